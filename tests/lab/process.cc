@@ -71,21 +71,22 @@ Result<Process> Process::Spawn(const std::vector<std::string>& argv,
   const std::string log = log_path.string();
   const std::string wd = working_dir.string();
 
-  const int log_fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (log_fd < 0) {
+  const int log_fd =
+      log.empty() ? -1 : ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (!log.empty() && log_fd < 0) {
     return MakeError(ErrorKind::kIo, "open " + log + ": " + std::strerror(errno));
   }
   const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (null_fd < 0) {
     const int err = errno;
-    ::close(log_fd);
+    if (log_fd >= 0) ::close(log_fd);
     return MakeError(ErrorKind::kIo, std::string("open /dev/null: ") + std::strerror(err));
   }
   const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid < 0) {
     const int err = errno;
-    ::close(log_fd);
+    if (log_fd >= 0) ::close(log_fd);
     ::close(null_fd);
     return MakeError(ErrorKind::kIo, std::string("fork: ") + std::strerror(err));
   }
@@ -105,8 +106,10 @@ Result<Process> Process::Spawn(const std::vector<std::string>& argv,
       ::sigaction(sig, &dfl, nullptr);
     }
     ::dup2(null_fd, STDIN_FILENO);
-    ::dup2(log_fd, STDOUT_FILENO);
-    ::dup2(log_fd, STDERR_FILENO);
+    if (log_fd >= 0) {
+      ::dup2(log_fd, STDOUT_FILENO);
+      ::dup2(log_fd, STDERR_FILENO);
+    }
     ::close_range(3, ~0U, 0);  // Sockets of the parent (hiredis sets no CLOEXEC) stay there.
     if (!wd.empty() && ::chdir(wd.c_str()) != 0) {
       ChildWrite("lab: chdir failed: ", wd.c_str());
@@ -116,7 +119,7 @@ Result<Process> Process::Spawn(const std::vector<std::string>& argv,
     ChildWrite("lab: exec failed: ", cargv[0]);
     ::_exit(127);
   }
-  ::close(log_fd);
+  if (log_fd >= 0) ::close(log_fd);
   ::close(null_fd);
   Process p;
   p.pid_ = pid;

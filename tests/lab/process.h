@@ -39,8 +39,9 @@ bool WaitFor(const std::function<bool()>& cond, std::chrono::milliseconds deadli
 class Process {
  public:
   // Starts argv[0] (looked up in PATH if it has no slash) with argv, in `working_dir` if not
-  // empty. Output goes to `log_path` (appended, created if missing). Fails if the log cannot
-  // be opened or fork fails; an exec failure shows up as exit code 127 plus a line in the log.
+  // empty. Output goes to `log_path` (appended, created if missing), or to this process's
+  // stdout/stderr if `log_path` is empty. Fails if the log cannot be opened or fork fails; an
+  // exec failure shows up as exit code 127 plus a line in the log.
   static Result<Process> Spawn(const std::vector<std::string>& argv,
                                const std::filesystem::path& log_path,
                                const std::filesystem::path& working_dir = {});
