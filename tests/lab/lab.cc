@@ -59,7 +59,8 @@ Reply Convert(const redisReply* r) {
     case REDIS_REPLY_ARRAY: {
       std::vector<Reply> elements;
       elements.reserve(r->elements);
-      for (size_t i = 0; i < r->elements; ++i) elements.push_back(Convert(r->element[i]));
+      for (size_t i = 0; i < r->elements; ++i)
+        elements.push_back(Convert(r->element[i]));
       return Reply::Array(std::move(elements));
     }
     default:
@@ -67,23 +68,32 @@ Reply Convert(const redisReply* r) {
   }
 }
 
-// Maps a hiredis context error to an Error. `connecting`: the error came from the connect.
-Error ContextError(const redisContext* c, const std::string& where, bool connecting) {
+// Maps a hiredis context error to an Error. `connecting`: the error came from
+// the connect.
+Error ContextError(const redisContext* c, const std::string& where,
+                   bool connecting) {
   const std::string text = where + ": " + c->errstr;
-  if (c->err == REDIS_ERR_EOF) return MakeError(ErrorKind::kProtocol, text + " (connection closed)");
+  if (c->err == REDIS_ERR_EOF)
+    return MakeError(ErrorKind::kProtocol, text + " (connection closed)");
   const std::string errstr = c->errstr;
-  if (c->err == REDIS_ERR_IO && (errstr.find("timed out") != std::string::npos ||
-                                 errstr.find("temporarily unavailable") != std::string::npos)) {
+  if (c->err == REDIS_ERR_IO &&
+      (errstr.find("timed out") != std::string::npos ||
+       errstr.find("temporarily unavailable") != std::string::npos)) {
     return MakeError(ErrorKind::kTimeout, text);
   }
   if (connecting) return MakeError(ErrorKind::kConnect, text);
-  return MakeError(c->err == REDIS_ERR_PROTOCOL ? ErrorKind::kProtocol : ErrorKind::kConnect, text);
+  return MakeError(
+      c->err == REDIS_ERR_PROTOCOL ? ErrorKind::kProtocol : ErrorKind::kConnect,
+      text);
 }
 
-Result<ContextPtr> Connect(const std::string& host, int port, std::chrono::milliseconds timeout) {
+Result<ContextPtr> Connect(const std::string& host, int port,
+                           std::chrono::milliseconds timeout) {
   const std::string where = host + ":" + std::to_string(port);
   ContextPtr c(redisConnectWithTimeout(host.c_str(), port, ToTimeval(timeout)));
-  if (!c) return MakeError(ErrorKind::kConnect, where + ": cannot allocate a context");
+  if (!c)
+    return MakeError(ErrorKind::kConnect,
+                     where + ": cannot allocate a context");
   if (c->err) return ContextError(c.get(), where, /*connecting=*/true);
   if (redisSetTimeout(c.get(), ToTimeval(timeout)) != REDIS_OK) {
     return ContextError(c.get(), where, /*connecting=*/true);
@@ -100,7 +110,8 @@ void AppendArgv(redisContext* c, const std::vector<std::string>& args) {
     argv.push_back(a.data());
     argvlen.push_back(a.size());
   }
-  redisAppendCommandArgv(c, static_cast<int>(args.size()), argv.data(), argvlen.data());
+  redisAppendCommandArgv(c, static_cast<int>(args.size()), argv.data(),
+                         argvlen.data());
 }
 
 // Quotes a value for a redis config file (sdssplitargs syntax).
@@ -152,25 +163,30 @@ bool PortIsFree(int port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return false;
   const int one = 1;
-  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));  // As servers bind.
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
+               sizeof(one));  // As servers bind.
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   addr.sin_port = htons(static_cast<uint16_t>(port));
-  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  const bool ok =
+      ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
   ::close(fd);
   return ok;
 }
 
-Result<Reply> RunCommand(const std::string& host, int port, const std::vector<std::string>& args,
+Result<Reply> RunCommand(const std::string& host, int port,
+                         const std::vector<std::string>& args,
                          std::chrono::milliseconds timeout) {
-  if (args.empty()) return MakeError(ErrorKind::kConfig, "RunCommand: no arguments");
+  if (args.empty())
+    return MakeError(ErrorKind::kConfig, "RunCommand: no arguments");
   auto c = Connect(host, port, timeout);
   if (!c.ok()) return c.error();
   AppendArgv(c->get(), args);
   void* raw = nullptr;
   if (redisGetReply(c->get(), &raw) != REDIS_OK || raw == nullptr) {
-    return ContextError(c->get(), host + ":" + std::to_string(port) + " " + args[0],
+    return ContextError(c->get(),
+                        host + ":" + std::to_string(port) + " " + args[0],
                         /*connecting=*/false);
   }
   ReplyPtr reply(static_cast<redisReply*>(raw));
@@ -183,7 +199,8 @@ std::string InfoField(const std::string& info, const std::string& key) {
   const std::string prefix = key + ":";
   while (std::getline(in, line)) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.compare(0, prefix.size(), prefix) == 0) return line.substr(prefix.size());
+    if (line.compare(0, prefix.size(), prefix) == 0)
+      return line.substr(prefix.size());
   }
   return "";
 }
@@ -204,9 +221,14 @@ std::string ReplyField(const Reply& flat, const std::string& key) {
 
 Server::Server(ServerKind kind, int port, std::filesystem::path dir,
                std::vector<std::string> config)
-    : kind_(kind), port_(port), dir_(std::move(dir)), config_(std::move(config)) {}
+    : kind_(kind),
+      port_(port),
+      dir_(std::move(dir)),
+      config_(std::move(config)) {}
 
-std::string Server::address() const { return std::string(kHost) + ":" + std::to_string(port_); }
+std::string Server::address() const {
+  return std::string(kHost) + ":" + std::to_string(port_);
+}
 
 std::filesystem::path Server::config_path() const {
   return dir_ / (is_sentinel() ? "sentinel.conf" : "redis.conf");
@@ -219,10 +241,13 @@ std::filesystem::path Server::log_path() const {
 Status Server::WriteConfig() const {
   std::error_code ec;
   std::filesystem::create_directories(dir_, ec);
-  if (ec) return MakeError(ErrorKind::kIo, "mkdir " + dir_.string() + ": " + ec.message());
+  if (ec)
+    return MakeError(ErrorKind::kIo,
+                     "mkdir " + dir_.string() + ": " + ec.message());
   std::ofstream out(config_path(), std::ios::trunc);
   out << "# Written by the redis_ha test lab; "
-      << (is_sentinel() ? "Sentinel rewrites" : "CONFIG REWRITE may rewrite") << " it.\n"
+      << (is_sentinel() ? "Sentinel rewrites" : "CONFIG REWRITE may rewrite")
+      << " it.\n"
       << "port " << port_ << "\n"
       << "bind " << kHost << "\n"
       << "daemonize no\n"
@@ -231,7 +256,8 @@ Status Server::WriteConfig() const {
       << "logfile \"\"\n";  // stdout, which the Process appends to log_path().
   for (const auto& line : config_) out << line << "\n";
   out.close();
-  if (!out) return MakeError(ErrorKind::kIo, "cannot write " + config_path().string());
+  if (!out)
+    return MakeError(ErrorKind::kIo, "cannot write " + config_path().string());
   return Status::Ok();
 }
 
@@ -259,19 +285,23 @@ Status Server::Start(std::chrono::milliseconds deadline) {
       deadline, 10ms);
   if (answered) return Status::Ok();
   const bool exited = !process_.Running();
-  std::string why = exited ? "exited with code " + std::to_string(process_.exit_code().value_or(-1))
-                           : "did not answer PING within " + std::to_string(deadline.count()) + " ms";
+  std::string why = exited
+                        ? "exited with code " +
+                              std::to_string(process_.exit_code().value_or(-1))
+                        : "did not answer PING within " +
+                              std::to_string(deadline.count()) + " ms";
   process_.Kill();
-  return MakeError(ErrorKind::kConnect, (is_sentinel() ? "sentinel " : "redis ") + address() +
-                                            " " + why + "; log " + log_path().string() +
-                                            " ends with:\n" + LogTail());
+  return MakeError(ErrorKind::kConnect,
+                   (is_sentinel() ? "sentinel " : "redis ") + address() + " " +
+                       why + "; log " + log_path().string() + " ends with:\n" +
+                       LogTail());
 }
 
 Status Server::Stop(std::chrono::milliseconds deadline) {
   if (!process_.Running()) return Status::Ok();
   if (process_.paused()) process_.Resume();
-  // NOW: do not wait (shutdown-timeout, 10 s) for lagging replicas. Servers older than 7.0
-  // reject NOW with an error reply; then plain NOSAVE.
+  // NOW: do not wait (shutdown-timeout, 10 s) for lagging replicas. Servers
+  // older than 7.0 reject NOW with an error reply; then plain NOSAVE.
   auto r = Command({"SHUTDOWN", "NOSAVE", "NOW"}, 1s);
   if (r.ok() && r->is_error()) Command({"SHUTDOWN", "NOSAVE"}, 1s);
   if (process_.Wait(deadline)) return Status::Ok();
@@ -299,7 +329,8 @@ Result<std::string> Server::Info(const std::string& section,
   auto r = Command(args, timeout);
   if (!r.ok()) return r.error();
   if (!r->is_text()) {
-    return MakeError(ErrorKind::kReply, address() + " INFO: " + redis::DebugString(*r));
+    return MakeError(ErrorKind::kReply,
+                     address() + " INFO: " + redis::DebugString(*r));
   }
   return r->str;
 }
@@ -315,11 +346,13 @@ std::string Server::LogTail(size_t max_bytes) const {
   if (!in) return "(no log)";
   in.seekg(0, std::ios::end);
   const std::streamoff size = in.tellg();
-  const std::streamoff start = size > static_cast<std::streamoff>(max_bytes)
-                                   ? size - static_cast<std::streamoff>(max_bytes)
-                                   : 0;
+  const std::streamoff start =
+      size > static_cast<std::streamoff>(max_bytes)
+          ? size - static_cast<std::streamoff>(max_bytes)
+          : 0;
   in.seekg(start);
-  std::string tail((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string tail((std::istreambuf_iterator<char>(in)),
+                   std::istreambuf_iterator<char>());
   return tail;
 }
 
@@ -333,8 +366,9 @@ Lab::Lab(LabOptions options) : options_(std::move(options)) {
     return;
   }
   const char* tmp = std::getenv("TMPDIR");
-  std::string tmpl = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") +
-                     "/redis_ha_lab.XXXXXX";
+  std::string tmpl =
+      std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") +
+      "/redis_ha_lab.XXXXXX";
   if (::mkdtemp(tmpl.data()) != nullptr) {
     dir_ = tmpl;
     owns_dir_ = true;
@@ -345,7 +379,8 @@ Lab::~Lab() {
   Stop();
   if (dir_.empty()) return;
   if (keep_dir_ || !owns_dir_) {
-    if (keep_dir_) std::fprintf(stderr, "redis_ha lab: kept %s\n", dir_.c_str());
+    if (keep_dir_)
+      std::fprintf(stderr, "redis_ha lab: kept %s\n", dir_.c_str());
     return;
   }
   std::error_code ec;
@@ -372,7 +407,9 @@ int Lab::GroupIndex(const std::string& group) const {
   return -1;
 }
 
-Server& Lab::primary(int group_index) { return *groups_.at(group_index).primary; }
+Server& Lab::primary(int group_index) {
+  return *groups_.at(group_index).primary;
+}
 
 std::vector<Server*> Lab::replicas(int group_index) {
   std::vector<Server*> out;
@@ -415,17 +452,20 @@ Server& Lab::node(const std::string& address) {
 }
 
 std::vector<std::string> Lab::RedisConfig() const {
-  const int min_replicas = std::min(options_.min_replicas_to_write, options_.replicas);
+  const int min_replicas =
+      std::min(options_.min_replicas_to_write, options_.replicas);
   std::vector<std::string> c = {
       "enable-debug-command local",
       options_.persistence ? "appendonly yes" : "appendonly no",
       options_.persistence ? "save \"3600 1\"" : "save \"\"",
       "min-replicas-to-write " + std::to_string(std::max(min_replicas, 0)),
       "min-replicas-max-lag " + std::to_string(options_.min_replicas_max_lag),
-      std::string("repl-diskless-sync ") + (options_.diskless_sync ? "yes" : "no"),
+      std::string("repl-diskless-sync ") +
+          (options_.diskless_sync ? "yes" : "no"),
   };
   if (!options_.persistence) c.push_back("rdb-del-sync-files yes");
-  c.insert(c.end(), options_.extra_redis_config.begin(), options_.extra_redis_config.end());
+  c.insert(c.end(), options_.extra_redis_config.begin(),
+           options_.extra_redis_config.end());
   return c;
 }
 
@@ -433,40 +473,50 @@ std::vector<std::string> Lab::SentinelConfig() const {
   std::vector<std::string> c = {"sentinel resolve-hostnames no"};
   for (const auto& g : groups_) {
     c.push_back("sentinel monitor " + g.name + " " + kHost + " " +
-                std::to_string(g.primary->port()) + " " + std::to_string(options_.quorum));
+                std::to_string(g.primary->port()) + " " +
+                std::to_string(options_.quorum));
     c.push_back("sentinel down-after-milliseconds " + g.name + " " +
                 std::to_string(options_.down_after.count()));
     c.push_back("sentinel failover-timeout " + g.name + " " +
                 std::to_string(options_.failover_timeout.count()));
   }
-  c.insert(c.end(), options_.extra_sentinel_config.begin(), options_.extra_sentinel_config.end());
+  c.insert(c.end(), options_.extra_sentinel_config.begin(),
+           options_.extra_sentinel_config.end());
   return c;
 }
 
-Result<std::unique_ptr<Server>> Lab::StartServer(ServerKind kind, const std::string& name,
-                                                 std::vector<std::string> config) {
-  auto server = std::make_unique<Server>(kind, FreePort(), dir_ / name, std::move(config));
+Result<std::unique_ptr<Server>> Lab::StartServer(
+    ServerKind kind, const std::string& name, std::vector<std::string> config) {
+  auto server = std::make_unique<Server>(kind, FreePort(), dir_ / name,
+                                         std::move(config));
   for (int attempt = 1;; ++attempt) {
-    if (server->port() <= 0) return MakeError(ErrorKind::kIo, "no free port for " + name);
+    if (server->port() <= 0)
+      return MakeError(ErrorKind::kIo, "no free port for " + name);
     Status s = server->Start();
     if (s.ok()) return server;
     // Another process may have taken the port between FreePort() and the bind.
-    if (attempt >= 3 || !Contains(server->LogTail(), "Address already in use")) return s.error();
+    if (attempt >= 3 || !Contains(server->LogTail(), "Address already in use"))
+      return s.error();
     server->set_port(FreePort());
   }
 }
 
 Status Lab::Start() {
-  if (dir_.empty()) return MakeError(ErrorKind::kIo, "cannot create a temporary lab directory");
-  if (!groups_.empty()) return MakeError(ErrorKind::kConfig, "Lab::Start called twice");
+  if (dir_.empty())
+    return MakeError(ErrorKind::kIo, "cannot create a temporary lab directory");
+  if (!groups_.empty())
+    return MakeError(ErrorKind::kConfig, "Lab::Start called twice");
   if (options_.groups < 1 || options_.replicas < 0 || options_.sentinels < 0 ||
       options_.quorum < 1) {
-    return MakeError(ErrorKind::kConfig, "bad LabOptions: need groups >= 1, replicas >= 0, "
-                                         "sentinels >= 0, quorum >= 1");
+    return MakeError(ErrorKind::kConfig,
+                     "bad LabOptions: need groups >= 1, replicas >= 0, "
+                     "sentinels >= 0, quorum >= 1");
   }
   std::error_code ec;
   std::filesystem::create_directories(dir_, ec);
-  if (ec) return MakeError(ErrorKind::kIo, "mkdir " + dir_.string() + ": " + ec.message());
+  if (ec)
+    return MakeError(ErrorKind::kIo,
+                     "mkdir " + dir_.string() + ": " + ec.message());
   const auto end = std::chrono::steady_clock::now() + options_.start_deadline;
 
   for (int g = 0; g < options_.groups; ++g) {
@@ -482,8 +532,9 @@ Status Lab::Start() {
       auto config = RedisConfig();
       config.push_back("replicaof " + std::string(kHost) + " " +
                        std::to_string(group.primary->port()));
-      auto s = StartServer(ServerKind::kRedis, group.name + "-" + std::to_string(r),
-                           std::move(config));
+      auto s =
+          StartServer(ServerKind::kRedis, group.name + "-" + std::to_string(r),
+                      std::move(config));
       if (!s.ok()) return s.error();
       group.replicas.push_back(std::move(s).value());
     }
@@ -492,8 +543,9 @@ Status Lab::Start() {
   if (!s.ok()) return s;
 
   for (int i = 0; i < options_.sentinels; ++i) {
-    auto sentinel = StartServer(ServerKind::kSentinel, "sentinel-" + std::to_string(i),
-                                SentinelConfig());
+    auto sentinel =
+        StartServer(ServerKind::kSentinel, "sentinel-" + std::to_string(i),
+                    SentinelConfig());
     if (!sentinel.ok()) return sentinel.error();
     sentinels_.push_back(std::move(sentinel).value());
   }
@@ -501,7 +553,8 @@ Status Lab::Start() {
 }
 
 Status Lab::WaitForReplicationLinks(std::chrono::steady_clock::time_point end) {
-  const int min_replicas = std::min(options_.min_replicas_to_write, options_.replicas);
+  const int min_replicas =
+      std::min(options_.min_replicas_to_write, options_.replicas);
   std::string problem;
   auto ready = [&] {
     for (auto& g : groups_) {
@@ -524,16 +577,21 @@ Status Lab::WaitForReplicationLinks(std::chrono::steady_clock::time_point end) {
       }
       int online = 0;
       for (int i = 0; i < options_.replicas; ++i) {
-        if (Contains(InfoField(*info, "slave" + std::to_string(i)), "state=online")) ++online;
+        if (Contains(InfoField(*info, "slave" + std::to_string(i)),
+                     "state=online"))
+          ++online;
       }
       if (online != options_.replicas) {
-        problem = "primary " + g.primary->address() + " has " + std::to_string(online) + " of " +
+        problem = "primary " + g.primary->address() + " has " +
+                  std::to_string(online) + " of " +
                   std::to_string(options_.replicas) + " replicas online";
         return false;
       }
       if (min_replicas > 0 &&
-          std::atoi(InfoField(*info, "min_slaves_good_slaves").c_str()) < min_replicas) {
-        problem = "primary " + g.primary->address() + " min_slaves_good_slaves:" +
+          std::atoi(InfoField(*info, "min_slaves_good_slaves").c_str()) <
+              min_replicas) {
+        problem = "primary " + g.primary->address() +
+                  " min_slaves_good_slaves:" +
                   InfoField(*info, "min_slaves_good_slaves");
         return false;
       }
@@ -543,12 +601,15 @@ Status Lab::WaitForReplicationLinks(std::chrono::steady_clock::time_point end) {
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
       end - std::chrono::steady_clock::now());
   if (WaitFor(ready, std::max(left, 0ms), 50ms)) return Status::Ok();
-  return MakeError(ErrorKind::kTimeout, "lab: replication not ready: " + problem);
+  return MakeError(ErrorKind::kTimeout,
+                   "lab: replication not ready: " + problem);
 }
 
-Status Lab::WaitForSentinelDiscovery(std::chrono::steady_clock::time_point end) {
+Status Lab::WaitForSentinelDiscovery(
+    std::chrono::steady_clock::time_point end) {
   std::string problem;
-  // Entries of a SENTINEL REPLICAS/SENTINELS reply that are connected and not down.
+  // Entries of a SENTINEL REPLICAS/SENTINELS reply that are connected and not
+  // down.
   auto healthy = [](const Reply& r) {
     int n = 0;
     if (!r.is_array()) return -1;
@@ -567,8 +628,9 @@ Status Lab::WaitForSentinelDiscovery(std::chrono::steady_clock::time_point end) 
           return false;
         }
         if (healthy(*reps) != options_.replicas) {
-          problem = "sentinel " + s->address() + " sees " + std::to_string(healthy(*reps)) +
-                    " connected replicas of " + g.name + ": " + redis::DebugString(*reps, 300);
+          problem = "sentinel " + s->address() + " sees " +
+                    std::to_string(healthy(*reps)) + " connected replicas of " +
+                    g.name + ": " + redis::DebugString(*reps, 300);
           return false;
         }
         auto peers = s->Command({"SENTINEL", "SENTINELS", g.name});
@@ -577,8 +639,9 @@ Status Lab::WaitForSentinelDiscovery(std::chrono::steady_clock::time_point end) 
           return false;
         }
         if (healthy(*peers) != options_.sentinels - 1) {
-          problem = "sentinel " + s->address() + " sees " + std::to_string(healthy(*peers)) +
-                    " other Sentinels for " + g.name;
+          problem = "sentinel " + s->address() + " sees " +
+                    std::to_string(healthy(*peers)) + " other Sentinels for " +
+                    g.name;
           return false;
         }
       }
@@ -624,7 +687,8 @@ std::string Lab::CurrentPrimary(const std::string& group) {
   return best;
 }
 
-Status Lab::WaitForFailover(const std::string& group, const std::string& old_primary,
+Status Lab::WaitForFailover(const std::string& group,
+                            const std::string& old_primary,
                             std::chrono::milliseconds deadline) {
   std::string problem = "no Sentinel answered";
   auto done = [&] {
@@ -640,8 +704,10 @@ Status Lab::WaitForFailover(const std::string& group, const std::string& old_pri
       answers.insert(addr);
       all += " " + s->address() + "=>" + addr;
     }
-    if (answers.size() != 1 || *answers.begin() == "?" || *answers.begin() == old_primary) {
-      problem = "Sentinels name" + (all.empty() ? std::string(" nothing") : all);
+    if (answers.size() != 1 || *answers.begin() == "?" ||
+        *answers.begin() == old_primary) {
+      problem =
+          "Sentinels name" + (all.empty() ? std::string(" nothing") : all);
       return false;
     }
     Server* p = FindNode(*answers.begin());
@@ -651,19 +717,23 @@ Status Lab::WaitForFailover(const std::string& group, const std::string& old_pri
     }
     auto info = p->Info("replication", 1s);
     if (!info.ok() || InfoField(*info, "role") != "master") {
-      problem = "new primary " + p->address() + " does not report role:master yet";
+      problem =
+          "new primary " + p->address() + " does not report role:master yet";
       return false;
     }
     return true;
   };
   if (WaitFor(done, deadline, 50ms)) return Status::Ok();
-  return MakeError(ErrorKind::kTimeout, "lab: no failover of " + group + " away from " +
-                                            old_primary + ": " + problem);
+  return MakeError(ErrorKind::kTimeout, "lab: no failover of " + group +
+                                            " away from " + old_primary + ": " +
+                                            problem);
 }
 
-Status Lab::WaitForReplicasInSync(const std::string& group, std::chrono::milliseconds deadline) {
+Status Lab::WaitForReplicasInSync(const std::string& group,
+                                  std::chrono::milliseconds deadline) {
   const int g = GroupIndex(group);
-  if (g < 0) return MakeError(ErrorKind::kConfig, "lab: unknown group " + group);
+  if (g < 0)
+    return MakeError(ErrorKind::kConfig, "lab: unknown group " + group);
   std::string problem;
   auto done = [&] {
     const std::string primary_addr = CurrentPrimary(group);
@@ -677,7 +747,8 @@ Status Lab::WaitForReplicasInSync(const std::string& group, std::chrono::millise
       problem = primary_addr + ": " + pinfo.error().message;
       return false;
     }
-    const long long target = std::atoll(InfoField(*pinfo, "master_repl_offset").c_str());
+    const long long target =
+        std::atoll(InfoField(*pinfo, "master_repl_offset").c_str());
     for (Server* n : data_nodes(g)) {
       if (n == primary || !n->Running() || n->paused()) continue;
       auto info = n->Info("replication", 1s);
@@ -689,25 +760,29 @@ Status Lab::WaitForReplicasInSync(const std::string& group, std::chrono::millise
           InfoField(*info, "master_port") != std::to_string(primary->port()) ||
           InfoField(*info, "master_link_status") != "up" ||
           std::atoll(InfoField(*info, "slave_repl_offset").c_str()) < target) {
-        problem = n->address() + " role:" + InfoField(*info, "role") +
-                  " master_port:" + InfoField(*info, "master_port") +
-                  " master_link_status:" + InfoField(*info, "master_link_status") +
-                  " slave_repl_offset:" + InfoField(*info, "slave_repl_offset") +
-                  " (primary " + primary_addr + " at " + std::to_string(target) + ")";
+        problem =
+            n->address() + " role:" + InfoField(*info, "role") +
+            " master_port:" + InfoField(*info, "master_port") +
+            " master_link_status:" + InfoField(*info, "master_link_status") +
+            " slave_repl_offset:" + InfoField(*info, "slave_repl_offset") +
+            " (primary " + primary_addr + " at " + std::to_string(target) + ")";
         return false;
       }
     }
     return true;
   };
   if (WaitFor(done, deadline, 50ms)) return Status::Ok();
-  return MakeError(ErrorKind::kTimeout, "lab: replicas of " + group + " not in sync: " + problem);
+  return MakeError(ErrorKind::kTimeout,
+                   "lab: replicas of " + group + " not in sync: " + problem);
 }
 
-Status Lab::WriteKeys(const std::string& group, int n, const std::string& prefix) {
+Status Lab::WriteKeys(const std::string& group, int n,
+                      const std::string& prefix) {
   const std::string addr = CurrentPrimary(group);
   Server* primary = FindNode(addr);
   if (primary == nullptr) {
-    return MakeError(ErrorKind::kConfig, "lab: no current primary for " + group + " (" + addr + ")");
+    return MakeError(ErrorKind::kConfig, "lab: no current primary for " +
+                                             group + " (" + addr + ")");
   }
   auto c = Connect(kHost, primary->port(), 5s);
   if (!c.ok()) return c.error();
@@ -729,7 +804,8 @@ Status Lab::WriteKeys(const std::string& group, int n, const std::string& prefix
     }
     ReplyPtr reply(static_cast<redisReply*>(raw));
     if (reply->type == REDIS_REPLY_ERROR) {
-      return MakeError(ErrorKind::kReply, addr + " MSET: " + std::string(reply->str, reply->len));
+      return MakeError(ErrorKind::kReply,
+                       addr + " MSET: " + std::string(reply->str, reply->len));
     }
   }
   return Status::Ok();

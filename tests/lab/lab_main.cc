@@ -1,9 +1,10 @@
-// redis_ha_lab: starts a throwaway Sentinel lab on loopback (and optionally the exporter
-// watching it) and runs until Ctrl-C. Used by `make run`.
+// redis_ha_lab: starts a throwaway Sentinel lab on loopback (and optionally the
+// exporter watching it) and runs until Ctrl-C. Used by `make run`.
 //
 //   redis_ha_lab [--groups N] [--replicas N] [--sentinels N] [--quorum N]
 //                [--down-after MS] [--no-persistence] [--keep-dir]
-//                [--exporter PATH] [--listen HOST:PORT] [-- EXTRA EXPORTER ARGS...]
+//                [--exporter PATH] [--listen HOST:PORT] [-- EXTRA EXPORTER
+//                ARGS...]
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -26,22 +27,32 @@ namespace redis_ha::lab {
 namespace {
 
 constexpr char kUsage[] =
-    "usage: redis_ha_lab [--groups N] [--replicas N] [--sentinels N] [--quorum N]\n"
+    "usage: redis_ha_lab [--groups N] [--replicas N] [--sentinels N] [--quorum "
+    "N]\n"
     "                    [--down-after MS] [--no-persistence] [--keep-dir]\n"
-    "                    [--exporter PATH] [--listen HOST:PORT] [-- EXTRA EXPORTER ARGS...]\n"
+    "                    [--exporter PATH] [--listen HOST:PORT] [-- EXTRA "
+    "EXPORTER ARGS...]\n"
     "\n"
-    "Starts redis-server primaries and replicas and redis-sentinel processes on free loopback\n"
-    "ports in a temporary directory, prints their addresses, and runs until Ctrl-C.\n"
-    "  --groups N        monitored groups (mymaster, mymaster-2, ...), default 1\n"
+    "Starts redis-server primaries and replicas and redis-sentinel processes "
+    "on free loopback\n"
+    "ports in a temporary directory, prints their addresses, and runs until "
+    "Ctrl-C.\n"
+    "  --groups N        monitored groups (mymaster, mymaster-2, ...), default "
+    "1\n"
     "  --replicas N      replicas per group, default 2\n"
     "  --sentinels N     Sentinels watching every group, default 3\n"
     "  --quorum N        default: a majority of the Sentinels\n"
-    "  --down-after MS   down-after-milliseconds, default 5000 (suffix ms or s allowed)\n"
-    "  --no-persistence  save \"\" and appendonly no (a restarted primary comes back empty)\n"
+    "  --down-after MS   down-after-milliseconds, default 5000 (suffix ms or s "
+    "allowed)\n"
+    "  --no-persistence  save \"\" and appendonly no (a restarted primary "
+    "comes back empty)\n"
     "  --keep-dir        keep the lab directory on exit\n"
-    "  --exporter PATH   also run PATH --sentinel <first Sentinel> --web.listen-address LISTEN\n"
-    "                    plus the arguments after --; the lab ends when it exits\n"
-    "  --listen H:P      exporter listen address, default 127.0.0.1:9479 (or a free port)\n";
+    "  --exporter PATH   also run PATH --sentinel <first Sentinel> "
+    "--web.listen-address LISTEN\n"
+    "                    plus the arguments after --; the lab ends when it "
+    "exits\n"
+    "  --listen H:P      exporter listen address, default 127.0.0.1:9479 (or a "
+    "free port)\n";
 
 struct Flags {
   LabOptions lab;
@@ -81,7 +92,8 @@ bool SplitHostPort(const std::string& s, std::string& host, int& port) {
   const auto colon = s.rfind(':');
   if (colon == std::string::npos) return false;
   host = s.substr(0, colon);
-  return ParseInt(std::string_view(s).substr(colon + 1), port) && port > 0 && port < 65536;
+  return ParseInt(std::string_view(s).substr(colon + 1), port) && port > 0 &&
+         port < 65536;
 }
 
 std::optional<FlagError> ParseFlags(int argc, char** argv, Flags& f) {
@@ -89,11 +101,13 @@ std::optional<FlagError> ParseFlags(int argc, char** argv, Flags& f) {
   for (size_t i = 0; i < args.size(); ++i) {
     std::string name = args[i];
     if (name == "--") {
-      f.exporter_args.assign(args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end());
+      f.exporter_args.assign(args.begin() + static_cast<std::ptrdiff_t>(i) + 1,
+                             args.end());
       break;
     }
     std::optional<std::string> inline_value;
-    if (const auto eq = name.find('='); name.rfind("--", 0) == 0 && eq != std::string::npos) {
+    if (const auto eq = name.find('=');
+        name.rfind("--", 0) == 0 && eq != std::string::npos) {
       inline_value = name.substr(eq + 1);
       name = name.substr(0, eq);
     }
@@ -102,7 +116,8 @@ std::optional<FlagError> ParseFlags(int argc, char** argv, Flags& f) {
       if (i + 1 < args.size()) return args[++i];
       return std::nullopt;
     };
-    auto int_flag = [&](int& out, int min, int max) -> std::optional<FlagError> {
+    auto int_flag = [&](int& out, int min,
+                        int max) -> std::optional<FlagError> {
       const auto v = value();
       if (!v) return FlagError{name + " needs a value"};
       if (!ParseInt(*v, out) || out < min || out > max) {
@@ -126,7 +141,8 @@ std::optional<FlagError> ParseFlags(int argc, char** argv, Flags& f) {
       const auto v = value();
       if (!v) return FlagError{name + " needs a value"};
       if (!ParseMillis(*v, f.lab.down_after) || f.lab.down_after < 100ms) {
-        return FlagError{name + ": '" + *v + "' is not a duration of at least 100 ms"};
+        return FlagError{name + ": '" + *v +
+                         "' is not a duration of at least 100 ms"};
       }
     } else if (name == "--no-persistence" && !inline_value) {
       f.lab.persistence = false;
@@ -152,7 +168,8 @@ std::optional<FlagError> ParseFlags(int argc, char** argv, Flags& f) {
   }
   if (f.quorum) {
     if (f.lab.sentinels > 0 && *f.quorum > f.lab.sentinels) {
-      return FlagError{"--quorum " + std::to_string(*f.quorum) + " is more than --sentinels " +
+      return FlagError{"--quorum " + std::to_string(*f.quorum) +
+                       " is more than --sentinels " +
                        std::to_string(f.lab.sentinels)};
     }
     f.lab.quorum = *f.quorum;
@@ -160,19 +177,23 @@ std::optional<FlagError> ParseFlags(int argc, char** argv, Flags& f) {
     f.lab.quorum = f.lab.sentinels / 2 + 1;
   }
   if (!f.exporter.empty()) {
-    if (f.lab.sentinels == 0) return FlagError{"--exporter needs --sentinels of at least 1"};
-    if (f.exporter.find('/') != std::string::npos && ::access(f.exporter.c_str(), X_OK) != 0) {
-      return FlagError{"--exporter: " + f.exporter + " is not an executable file"};
+    if (f.lab.sentinels == 0)
+      return FlagError{"--exporter needs --sentinels of at least 1"};
+    if (f.exporter.find('/') != std::string::npos &&
+        ::access(f.exporter.c_str(), X_OK) != 0) {
+      return FlagError{"--exporter: " + f.exporter +
+                       " is not an executable file"};
     }
   } else if (!f.listen.empty() || !f.exporter_args.empty()) {
-    return FlagError{(f.listen.empty() ? std::string("arguments after --") : "--listen") +
-                     " need --exporter"};
+    return FlagError{
+        (f.listen.empty() ? std::string("arguments after --") : "--listen") +
+        " need --exporter"};
   }
   return std::nullopt;
 }
 
-// True if a TCP connection to host:port (IPv4 literal; empty or 0.0.0.0 means 127.0.0.1)
-// succeeds. An address this cannot probe counts as reachable.
+// True if a TCP connection to host:port (IPv4 literal; empty or 0.0.0.0 means
+// 127.0.0.1) succeeds. An address this cannot probe counts as reachable.
 bool CanConnect(std::string host, int port) {
   if (host.empty() || host == "0.0.0.0" || host == "*") host = "127.0.0.1";
   sockaddr_in addr{};
@@ -181,7 +202,8 @@ bool CanConnect(std::string host, int port) {
   if (::inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1) return true;
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return false;
-  const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  const bool ok =
+      ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
   ::close(fd);
   return ok;
 }
@@ -191,19 +213,23 @@ std::string Port(const Server& s) { return std::to_string(s.port()); }
 void PrintBanner(Lab& lab, std::chrono::milliseconds took) {
   const LabOptions& o = lab.options();
   std::ostringstream out;
-  out << "\nredis_ha_lab: up in " << took.count() << " ms; directory " << lab.dir().string()
-      << (o.keep_dir_on_success ? " (kept on exit)" : " (removed on exit)") << "\n";
-  out << "  persistence " << (o.persistence ? "on (appendonly, save 3600 1)" : "off")
-      << ", min-replicas-to-write " << std::min(o.min_replicas_to_write, o.replicas) << "\n\n";
+  out << "\nredis_ha_lab: up in " << took.count() << " ms; directory "
+      << lab.dir().string()
+      << (o.keep_dir_on_success ? " (kept on exit)" : " (removed on exit)")
+      << "\n";
+  out << "  persistence "
+      << (o.persistence ? "on (appendonly, save 3600 1)" : "off")
+      << ", min-replicas-to-write "
+      << std::min(o.min_replicas_to_write, o.replicas) << "\n\n";
   for (int g = 0; g < lab.groups(); ++g) {
     out << "  group " << lab.group_name(g);
     if (o.sentinels > 0) {
-      out << "  (quorum " << o.quorum << " of " << o.sentinels << " Sentinels, down-after "
-          << o.down_after.count() << " ms)";
+      out << "  (quorum " << o.quorum << " of " << o.sentinels
+          << " Sentinels, down-after " << o.down_after.count() << " ms)";
     }
     out << "\n";
-    out << "    primary   " << lab.primary(g).address() << "  pid " << lab.primary(g).pid()
-        << "\n";
+    out << "    primary   " << lab.primary(g).address() << "  pid "
+        << lab.primary(g).pid() << "\n";
     for (Server* r : lab.replicas(g)) {
       out << "    replica   " << r->address() << "  pid " << r->pid() << "\n";
     }
@@ -220,27 +246,34 @@ void PrintBanner(Lab& lab, std::chrono::milliseconds took) {
   if (o.sentinels > 0) {
     const std::string s0 = Port(*lab.sentinels()[0]);
     out << "  redis-cli -p " << s0 << " SENTINEL MASTERS\n"
-        << "  redis-cli -p " << s0 << " SENTINEL GET-MASTER-ADDR-BY-NAME " << g0 << "\n"
+        << "  redis-cli -p " << s0 << " SENTINEL GET-MASTER-ADDR-BY-NAME " << g0
+        << "\n"
         << "  redis-cli -p " << s0 << " SENTINEL REPLICAS " << g0 << "\n"
-        << "  redis-cli -p " << s0 << " PSUBSCRIBE '*'          # watch Sentinel events\n";
+        << "  redis-cli -p " << s0
+        << " PSUBSCRIBE '*'          # watch Sentinel events\n";
   }
   out << "  redis-cli -p " << Port(p) << " INFO replication\n"
-      << "  redis-cli -p " << Port(p) << " DEBUG POPULATE 10000     # add keys\n";
+      << "  redis-cli -p " << Port(p)
+      << " DEBUG POPULATE 10000     # add keys\n";
   if (o.sentinels > 0) {
     const std::string s0 = Port(*lab.sentinels()[0]);
     const auto pause_s = o.down_after.count() / 1000 + 3;
-    out << "  kill -9 " << p.pid() << "    # crash the primary: failover after down-after ("
+    out << "  kill -9 " << p.pid()
+        << "    # crash the primary: failover after down-after ("
         << o.down_after.count() << " ms)\n"
-        << "  kill -STOP " << p.pid() << "; sleep " << pause_s << "; kill -CONT " << p.pid()
-        << "    # pause past down-after: failover, then two primaries for a while\n"
-        << "  redis-cli -p " << s0 << " SENTINEL FAILOVER " << g0 << "    # planned failover\n";
+        << "  kill -STOP " << p.pid() << "; sleep " << pause_s
+        << "; kill -CONT " << p.pid()
+        << "    # pause past down-after: failover, then two primaries for a "
+           "while\n"
+        << "  redis-cli -p " << s0 << " SENTINEL FAILOVER " << g0
+        << "    # planned failover\n";
   }
   std::cout << out.str() << std::flush;
 }
 
 int Run(int argc, char** argv) {
-  // Before any thread exists: Ctrl-C, SIGTERM, SIGHUP and SIGCHLD are handled by sigwait in
-  // this thread. Children get an empty mask back (see Process).
+  // Before any thread exists: Ctrl-C, SIGTERM, SIGHUP and SIGCHLD are handled
+  // by sigwait in this thread. Children get an empty mask back (see Process).
   sigset_t signals;
   sigemptyset(&signals);
   for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGCHLD}) sigaddset(&signals, sig);
@@ -260,13 +293,14 @@ int Run(int argc, char** argv) {
     return 2;
   }
 
-  std::cerr << "redis_ha_lab: starting " << flags.lab.groups << " group(s) x (1 primary + "
-            << flags.lab.replicas << " replicas) and " << flags.lab.sentinels
-            << " Sentinels...\n";
+  std::cerr << "redis_ha_lab: starting " << flags.lab.groups
+            << " group(s) x (1 primary + " << flags.lab.replicas
+            << " replicas) and " << flags.lab.sentinels << " Sentinels...\n";
   const auto start = std::chrono::steady_clock::now();
   Lab lab(flags.lab);
   if (Status s = lab.Start(); !s.ok()) {
-    std::cerr << "redis_ha_lab: the lab did not start: " << s.error().message << "\n";
+    std::cerr << "redis_ha_lab: the lab did not start: " << s.error().message
+              << "\n";
     lab.KeepDir();
     return 1;
   }
@@ -276,25 +310,31 @@ int Run(int argc, char** argv) {
   Process exporter;
   if (!flags.exporter.empty()) {
     if (flags.listen.empty()) {
-      flags.listen = PortIsFree(9479) ? "127.0.0.1:9479" : "127.0.0.1:" + std::to_string(FreePort());
+      flags.listen = PortIsFree(9479)
+                         ? "127.0.0.1:9479"
+                         : "127.0.0.1:" + std::to_string(FreePort());
     }
     std::string host;
     int port = 0;
     SplitHostPort(flags.listen, host, port);
     std::vector<std::string> cmd = {flags.exporter, "--sentinel",
-                                    lab.sentinels()[0]->address(), "--web.listen-address",
-                                    flags.listen};
-    cmd.insert(cmd.end(), flags.exporter_args.begin(), flags.exporter_args.end());
+                                    lab.sentinels()[0]->address(),
+                                    "--web.listen-address", flags.listen};
+    cmd.insert(cmd.end(), flags.exporter_args.begin(),
+               flags.exporter_args.end());
     std::string shown;
     for (const auto& a : cmd) shown += (shown.empty() ? "" : " ") + a;
     std::cout << "\nExporter: " << shown << "\n" << std::flush;
-    auto p = Process::Spawn(cmd, /*log_path=*/{});  // Its output goes to this terminal.
+    auto p = Process::Spawn(
+        cmd, /*log_path=*/{});  // Its output goes to this terminal.
     if (!p.ok()) {
-      std::cerr << "redis_ha_lab: cannot start the exporter: " << p.error().message << "\n";
+      std::cerr << "redis_ha_lab: cannot start the exporter: "
+                << p.error().message << "\n";
       return 1;
     }
     exporter = std::move(p).value();
-    WaitFor([&] { return !exporter.Running() || CanConnect(host, port); }, 10s, 50ms);
+    WaitFor([&] { return !exporter.Running() || CanConnect(host, port); }, 10s,
+            50ms);
     if (exporter.Running()) {
       const std::string base = "http://" + flags.listen;
       std::cout << "  " << base << "/metrics\n"
@@ -302,7 +342,8 @@ int Run(int argc, char** argv) {
                 << "  " << base << "/healthz\n"
                 << "  " << base << "/\n";
       if (!CanConnect(host, port)) {
-        std::cout << "  (nothing accepts connections on " << flags.listen << " yet)\n";
+        std::cout << "  (nothing accepts connections on " << flags.listen
+                  << " yet)\n";
       }
     }
   }
@@ -318,8 +359,8 @@ int Run(int argc, char** argv) {
       user_stop = true;
       break;
     }
-    // SIGCHLD (the exporter or a lab node exited; nodes may be killed on purpose) or the
-    // one-second tick: loop and check the exporter.
+    // SIGCHLD (the exporter or a lab node exited; nodes may be killed on
+    // purpose) or the one-second tick: loop and check the exporter.
   }
 
   int code = 0;
@@ -327,13 +368,15 @@ int Run(int argc, char** argv) {
     if (user_stop) {
       std::cerr << "\nredis_ha_lab: stopping the exporter and the lab...\n";
       exporter.Terminate(2s);
-      // Killed by our SIGTERM/SIGKILL: not its failure. Its own nonzero exit code: report it.
+      // Killed by our SIGTERM/SIGKILL: not its failure. Its own nonzero exit
+      // code: report it.
       if (!exporter.term_signal()) code = exporter.exit_code().value_or(0);
     } else {
       code = exporter.exit_code().value_or(1);
       std::cerr << "\nredis_ha_lab: the exporter exited"
                 << (exporter.term_signal()
-                        ? " on signal " + std::to_string(*exporter.term_signal())
+                        ? " on signal " +
+                              std::to_string(*exporter.term_signal())
                         : " with code " + std::to_string(code))
                 << "; stopping the lab...\n";
     }

@@ -14,21 +14,24 @@
 
 namespace redis_ha::lab {
 
-bool WaitFor(const std::function<bool()>& cond, std::chrono::milliseconds deadline,
+bool WaitFor(const std::function<bool()>& cond,
+             std::chrono::milliseconds deadline,
              std::chrono::milliseconds step) {
   const auto end = std::chrono::steady_clock::now() + deadline;
   while (true) {
     if (cond()) return true;
     const auto now = std::chrono::steady_clock::now();
     if (now >= end) return false;
-    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(step, end - now));
+    std::this_thread::sleep_for(
+        std::min<std::chrono::steady_clock::duration>(step, end - now));
     if (std::chrono::steady_clock::now() >= end) return cond();
   }
 }
 
 namespace {
 
-// Writes a message from the forked child without allocating (async-signal-safe).
+// Writes a message from the forked child without allocating
+// (async-signal-safe).
 void ChildWrite(const char* a, const char* b) {
   auto put = [](const char* s) {
     size_t n = std::strlen(s);
@@ -44,12 +47,14 @@ void ChildWrite(const char* a, const char* b) {
   put("\n");
 }
 
-// The scheduler state letter from /proc/<pid>/stat ('R', 'S', 'T', 'Z', ...), 0 if unknown.
+// The scheduler state letter from /proc/<pid>/stat ('R', 'S', 'T', 'Z', ...), 0
+// if unknown.
 char ProcState(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
   std::string stat;
   std::getline(in, stat);
-  // "pid (comm) S ...": comm may contain spaces and parentheses, so find the last ')'.
+  // "pid (comm) S ...": comm may contain spaces and parentheses, so find the
+  // last ')'.
   const auto close = stat.rfind(')');
   if (close == std::string::npos || close + 2 >= stat.size()) return 0;
   return stat[close + 2];
@@ -60,9 +65,11 @@ char ProcState(pid_t pid) {
 Result<Process> Process::Spawn(const std::vector<std::string>& argv,
                                const std::filesystem::path& log_path,
                                const std::filesystem::path& working_dir) {
-  if (argv.empty()) return MakeError(ErrorKind::kConfig, "Process::Spawn: empty argv");
-  // Everything the child needs is prepared before fork: after fork only async-signal-safe
-  // calls are allowed (the parent may have other threads holding malloc locks).
+  if (argv.empty())
+    return MakeError(ErrorKind::kConfig, "Process::Spawn: empty argv");
+  // Everything the child needs is prepared before fork: after fork only
+  // async-signal-safe calls are allowed (the parent may have other threads
+  // holding malloc locks).
   std::vector<std::string> args = argv;
   std::vector<char*> cargv;
   cargv.reserve(args.size() + 1);
@@ -72,15 +79,19 @@ Result<Process> Process::Spawn(const std::vector<std::string>& argv,
   const std::string wd = working_dir.string();
 
   const int log_fd =
-      log.empty() ? -1 : ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+      log.empty() ? -1
+                  : ::open(log.c_str(),
+                           O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (!log.empty() && log_fd < 0) {
-    return MakeError(ErrorKind::kIo, "open " + log + ": " + std::strerror(errno));
+    return MakeError(ErrorKind::kIo,
+                     "open " + log + ": " + std::strerror(errno));
   }
   const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (null_fd < 0) {
     const int err = errno;
     if (log_fd >= 0) ::close(log_fd);
-    return MakeError(ErrorKind::kIo, std::string("open /dev/null: ") + std::strerror(err));
+    return MakeError(ErrorKind::kIo,
+                     std::string("open /dev/null: ") + std::strerror(err));
   }
   const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
@@ -88,13 +99,15 @@ Result<Process> Process::Spawn(const std::vector<std::string>& argv,
     const int err = errno;
     if (log_fd >= 0) ::close(log_fd);
     ::close(null_fd);
-    return MakeError(ErrorKind::kIo, std::string("fork: ") + std::strerror(err));
+    return MakeError(ErrorKind::kIo,
+                     std::string("fork: ") + std::strerror(err));
   }
   if (pid == 0) {
     // Child.
     ::setpgid(0, 0);
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(126);  // The parent died before prctl took effect.
+    if (::getppid() != parent)
+      ::_exit(126);  // The parent died before prctl took effect.
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -110,7 +123,9 @@ Result<Process> Process::Spawn(const std::vector<std::string>& argv,
       ::dup2(log_fd, STDOUT_FILENO);
       ::dup2(log_fd, STDERR_FILENO);
     }
-    ::close_range(3, ~0U, 0);  // Sockets of the parent (hiredis sets no CLOEXEC) stay there.
+    ::close_range(
+        3, ~0U,
+        0);  // Sockets of the parent (hiredis sets no CLOEXEC) stay there.
     if (!wd.empty() && ::chdir(wd.c_str()) != 0) {
       ChildWrite("lab: chdir failed: ", wd.c_str());
       ::_exit(127);
@@ -166,7 +181,8 @@ bool Process::Reap(bool block) {
     term_signal_ = WTERMSIG(status);
     exit_code_ = 128 + WTERMSIG(status);
   } else {
-    return false;  // Stopped/continued are not reported without WUNTRACED; be safe.
+    return false;  // Stopped/continued are not reported without WUNTRACED; be
+                   // safe.
   }
   paused_ = false;
   return true;

@@ -1,4 +1,5 @@
-// Tests of the test lab itself: real redis-server / redis-sentinel processes on loopback.
+// Tests of the test lab itself: real redis-server / redis-sentinel processes on
+// loopback.
 #include "lab/lab.h"
 
 #include <gtest/gtest.h>
@@ -23,7 +24,8 @@ bool Gone(pid_t pid) { return ::kill(pid, 0) == -1 && errno == ESRCH; }
 
 std::string ReadFile(const std::filesystem::path& p) {
   std::ifstream in(p);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return std::string((std::istreambuf_iterator<char>(in)),
+                     std::istreambuf_iterator<char>());
 }
 
 // Keeps the lab directory of a failed test for inspection.
@@ -54,11 +56,13 @@ TEST(WaitForTest, TrueAndDeadline) {
 }
 
 TEST(ProcessTest, ExitCodeAndLog) {
-  const auto dir = std::filesystem::path(::testing::TempDir()) / "lab_process_test";
+  const auto dir =
+      std::filesystem::path(::testing::TempDir()) / "lab_process_test";
   std::filesystem::create_directories(dir);
   const auto log = dir / "sh.log";
   std::filesystem::remove(log);
-  auto p = Process::Spawn({"/bin/sh", "-c", "echo out; echo err >&2; exit 3"}, log);
+  auto p =
+      Process::Spawn({"/bin/sh", "-c", "echo out; echo err >&2; exit 3"}, log);
   ASSERT_TRUE(p.ok()) << p.error().message;
   ASSERT_TRUE(p->Wait(5s));
   EXPECT_EQ(p->exit_code(), 3);
@@ -75,7 +79,8 @@ TEST(ProcessTest, ExitCodeAndLog) {
 }
 
 TEST(ProcessTest, PauseResumeTerminateKill) {
-  const auto log = std::filesystem::path(::testing::TempDir()) / "lab_sleep.log";
+  const auto log =
+      std::filesystem::path(::testing::TempDir()) / "lab_sleep.log";
   auto p = Process::Spawn({"sleep", "1000"}, log);
   ASSERT_TRUE(p.ok()) << p.error().message;
   EXPECT_TRUE(p->Running());
@@ -136,8 +141,8 @@ TEST(LabDataOnlyTest, RestartWithPersistenceKeepsData) {
   Lab lab(opts);
   ASSERT_TRUE(lab.Start().ok());
   ASSERT_TRUE(lab.WriteKeys("mymaster", 100).ok());
-  // appendonly + appendfsync everysec: a clean restart (SHUTDOWN NOSAVE still flushes the
-  // AOF) keeps the keys.
+  // appendonly + appendfsync everysec: a clean restart (SHUTDOWN NOSAVE still
+  // flushes the AOF) keeps the keys.
   ASSERT_TRUE(lab.primary().Restart().ok());
   EXPECT_TRUE(WaitFor([&] { return lab.primary().DbSize() == 100; }, 2s));
   KeepIfFailed(lab);
@@ -187,7 +192,8 @@ TEST_F(LabTest, ReplicasLinked) {
     ASSERT_TRUE(info.ok()) << info.error().message;
     EXPECT_EQ(InfoField(*info, "role"), "slave");
     EXPECT_EQ(InfoField(*info, "master_link_status"), "up");
-    EXPECT_EQ(InfoField(*info, "master_port"), std::to_string(lab.primary().port()));
+    EXPECT_EQ(InfoField(*info, "master_port"),
+              std::to_string(lab.primary().port()));
   }
   auto info = lab.primary().Info("replication");
   ASSERT_TRUE(info.ok());
@@ -204,7 +210,8 @@ TEST_F(LabTest, SentinelsSeeReplicasAndPeers) {
     auto master = s->Command({"SENTINEL", "MASTER", "mymaster"});
     ASSERT_TRUE(master.ok()) << master.error().message;
     EXPECT_EQ(ReplyField(*master, "flags"), "master");
-    EXPECT_EQ(ReplyField(*master, "port"), std::to_string(lab.primary().port()));
+    EXPECT_EQ(ReplyField(*master, "port"),
+              std::to_string(lab.primary().port()));
     EXPECT_EQ(ReplyField(*master, "num-slaves"), "2");
     EXPECT_EQ(ReplyField(*master, "num-other-sentinels"), "2");
     EXPECT_EQ(ReplyField(*master, "quorum"), "2");
@@ -274,7 +281,8 @@ TEST_F(LabTest, CommandErrors) {
   EXPECT_TRUE(bad->is_error());
   auto info = lab_->sentinels()[0]->Info("sentinel");
   ASSERT_TRUE(info.ok());
-  EXPECT_NE(InfoField(*info, "master0").find("name=mymaster,status=ok"), std::string::npos)
+  EXPECT_NE(InfoField(*info, "master0").find("name=mymaster,status=ok"),
+            std::string::npos)
       << *info;
 }
 
@@ -304,9 +312,10 @@ TEST(LabFailoverTest, TwoGroupsAndForcedFailover) {
   ASSERT_TRUE(s.ok()) << s.error().message;
   EXPECT_EQ(lab.CurrentPrimary("mymaster-2"), lab.replicas(1)[0]->address());
   EXPECT_EQ(lab.CurrentPrimary("mymaster"), lab.primary(0).address());
-  // The promoted node takes writes once it has a replica again (min-replicas-to-write 1): the
-  // old primary is demoted only some 8-10 s after the switch (Sentinel waits 4 hello periods
-  // before reconfiguring a node that still claims role:master), too slow for this test.
+  // The promoted node takes writes once it has a replica again
+  // (min-replicas-to-write 1): the old primary is demoted only some 8-10 s
+  // after the switch (Sentinel waits 4 hello periods before reconfiguring a
+  // node that still claims role:master), too slow for this test.
   auto role = lab.replicas(1)[0]->Info("replication");
   ASSERT_TRUE(role.ok());
   EXPECT_EQ(InfoField(*role, "role"), "master");
@@ -325,13 +334,15 @@ TEST(LabLifetimeTest, DestructorLeavesNoProcessesAndNoDir) {
     ASSERT_TRUE(lab.Start().ok());
     dir = lab.dir();
     EXPECT_TRUE(std::filesystem::exists(dir));
-    // A Sentinel stops on SHUTDOWN and restarts from its rewritten config (same myid).
+    // A Sentinel stops on SHUTDOWN and restarts from its rewritten config (same
+    // myid).
     Server& sentinel = *lab.sentinels()[0];
     auto id = sentinel.Command({"SENTINEL", "MYID"});
     ASSERT_TRUE(id.ok());
     const auto stop_start = std::chrono::steady_clock::now();
     ASSERT_TRUE(sentinel.Stop().ok());
-    EXPECT_LT(std::chrono::steady_clock::now() - stop_start, 1s);  // No SIGKILL fallback.
+    EXPECT_LT(std::chrono::steady_clock::now() - stop_start,
+              1s);  // No SIGKILL fallback.
     EXPECT_FALSE(sentinel.Running());
     ASSERT_TRUE(sentinel.Restart().ok());
     auto id2 = sentinel.Command({"SENTINEL", "MYID"});
