@@ -1,0 +1,340 @@
+#include "redis/connection.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <hiredis/hiredis.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+
+namespace redis_ha::redis {
+
+std::string Endpoint::ToString() const {
+  if (host.find(':') != std::string::npos) {
+    return "[" + host + "]:" + std::to_string(port);
+  }
+  return host + ":" + std::to_string(port);
+}
+
+Result<Endpoint> ParseEndpoint(std::string_view text) {
+  std::string_view host, port_text;
+  if (!text.empty() && text.front() == '[') {
+    auto close = text.find(']');
+    if (close == std::string_view::npos || close + 1 >= text.size() ||
+        text[close + 1] != ':') {
+      return MakeError(ErrorKind::kConfig,
+                       "address '" + std::string(text) + "' is not [host]:port");
+    }
+    host = text.substr(1, close - 1);
+    port_text = text.substr(close + 2);
+  } else {
+    auto colon = text.rfind(':');
+    if (colon == std::string_view::npos) {
+      return MakeError(ErrorKind::kConfig,
+                       "address '" + std::string(text) + "' is not host:port");
+    }
+    host = text.substr(0, colon);
+    port_text = text.substr(colon + 1);
+    if (host.find(':') != std::string_view::npos) {
+      return MakeError(ErrorKind::kConfig, "IPv6 address '" + std::string(text) +
+                                               "' must be written [host]:port");
+    }
+  }
+  int port = 0;
+  auto [ptr, ec] =
+      std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (host.empty() || ec != std::errc() ||
+      ptr != port_text.data() + port_text.size() || port < 1 || port > 65535) {
+    return MakeError(ErrorKind::kConfig,
+                     "address '" + std::string(text) + "' needs a host and a port 1-65535");
+  }
+  return Endpoint{std::string(host), port};
+}
+
+bool IsAuthError(const Reply& reply) {
+  if (!reply.is_error()) return false;
+  const std::string& s = reply.str;
+  return s.starts_with("NOAUTH") || s.starts_with("WRONGPASS") ||
+         s.starts_with("NOPERM") ||
+         s.find("invalid password") != std::string::npos ||
+         s.find("AUTH <password> called without any password") != std::string::npos;
+}
+
+// ---- hiredis reader building Reply trees directly ----
+
+namespace {
+
+Reply* NewNode(const redisReadTask* task) {
+  if (task->parent != nullptr) {
+    auto* parent = static_cast<Reply*>(task->parent->obj);
+    return &parent->elements[static_cast<size_t>(task->idx)];
+  }
+  return new Reply();  // root; owned by the reader until GetReply hands it over
+}
+
+void* CreateString(const redisReadTask* task, char* str, size_t len) {
+  Reply* r = NewNode(task);
+  switch (task->type) {
+    case REDIS_REPLY_ERROR: r->type = ReplyType::kError; break;
+    case REDIS_REPLY_STATUS: r->type = ReplyType::kStatus; break;
+    default: r->type = ReplyType::kString; break;
+  }
+  r->str.assign(str, len);
+  return r;
+}
+
+void* CreateArray(const redisReadTask* task, int elements) {
+  const auto* limits = static_cast<const Limits*>(task->privdata);
+  if (elements < 0 || (limits != nullptr && elements > limits->max_array_elements)) {
+    return nullptr;  // the reader turns this into an error; nothing is allocated
+  }
+  Reply* r = NewNode(task);
+  r->type = ReplyType::kArray;
+  r->elements.resize(static_cast<size_t>(elements));
+  return r;
+}
+
+void* CreateInteger(const redisReadTask* task, long long value) {
+  Reply* r = NewNode(task);
+  r->type = ReplyType::kInteger;
+  r->integer = value;
+  return r;
+}
+
+void* CreateNil(const redisReadTask* task) {
+  Reply* r = NewNode(task);
+  r->type = ReplyType::kNil;
+  return r;
+}
+
+void FreeObject(void* obj) { delete static_cast<Reply*>(obj); }
+
+redisReplyObjectFunctions kReplyFunctions = {CreateString, CreateArray, CreateInteger,
+                                            CreateNil, FreeObject};
+
+}  // namespace
+
+void Connection::ReaderDeleter::operator()(::redisReader* reader) const {
+  redisReaderFree(reader);
+}
+
+// ---- Connection ----
+
+Connection::Connection(Endpoint endpoint, Credentials credentials, Limits limits)
+    : endpoint_(std::move(endpoint)),
+      credentials_(std::move(credentials)),
+      limits_(limits) {}
+
+Connection::~Connection() { Close(); }
+
+void Connection::Close() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  state_ = State::kClosed;
+  reader_.reset();
+  out_.clear();
+  out_pos_ = 0;
+  replies_.clear();
+  awaiting_auth_reply_ = false;
+  bytes_in_partial_reply_ = 0;
+}
+
+Status Connection::Fail(ErrorKind kind, std::string message) {
+  Close();
+  return MakeError(kind, std::move(message));
+}
+
+Status Connection::BeginConnect() {
+  if (state_ != State::kClosed) return Status::Ok();
+
+  sockaddr_storage addr{};
+  socklen_t addr_len = 0;
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&addr);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&addr);
+  if (inet_pton(AF_INET, endpoint_.host.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(static_cast<uint16_t>(endpoint_.port));
+    addr_len = sizeof(sockaddr_in);
+  } else if (inet_pton(AF_INET6, endpoint_.host.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(static_cast<uint16_t>(endpoint_.port));
+    addr_len = sizeof(sockaddr_in6);
+  } else {
+    // Host names: resolved synchronously (the system resolver has its own timeout).
+    addrinfo hints{};
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* res = nullptr;
+    int rc = getaddrinfo(endpoint_.host.c_str(), nullptr, &hints, &res);
+    if (rc != 0 || res == nullptr) {
+      return Fail(ErrorKind::kConnect, "cannot resolve " + endpoint_.host + ": " +
+                                           gai_strerror(rc));
+    }
+    std::memcpy(&addr, res->ai_addr, res->ai_addrlen);
+    addr_len = res->ai_addrlen;
+    freeaddrinfo(res);
+    if (addr.ss_family == AF_INET) {
+      v4->sin_port = htons(static_cast<uint16_t>(endpoint_.port));
+    } else {
+      v6->sin6_port = htons(static_cast<uint16_t>(endpoint_.port));
+    }
+  }
+
+  fd_ = ::socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd_ < 0) return Fail(ErrorKind::kConnect, std::string("socket: ") + strerror(errno));
+  int one = 1;
+  setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+
+  reader_.reset(redisReaderCreateWithFunctions(&kReplyFunctions));
+  if (!reader_) return Fail(ErrorKind::kConnect, "out of memory");
+  reader_->privdata = &limits_;
+  reader_->maxbuf = 64 * 1024;  // let hiredis release large idle buffers
+
+  out_.clear();
+  out_pos_ = 0;
+  if (!credentials_.empty()) {
+    std::vector<std::string> auth = {"AUTH"};
+    if (!credentials_.username.empty()) auth.push_back(credentials_.username);
+    auth.push_back(credentials_.password);
+    AppendCommand(auth, out_);
+    awaiting_auth_reply_ = true;
+  }
+
+  int rc = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), addr_len);
+  if (rc == 0) {
+    state_ = State::kReady;
+  } else if (errno == EINPROGRESS) {
+    state_ = State::kConnecting;
+  } else {
+    return Fail(ErrorKind::kConnect,
+                "connect " + endpoint_.ToString() + ": " + strerror(errno));
+  }
+  return Status::Ok();
+}
+
+void Connection::Queue(const std::vector<std::string>& args) {
+  AppendCommand(args, out_);
+}
+
+short Connection::Events() const {
+  switch (state_) {
+    case State::kClosed: return 0;
+    case State::kConnecting: return POLLOUT;
+    case State::kReady: return static_cast<short>(POLLIN | (out_pos_ < out_.size() ? POLLOUT : 0));
+  }
+  return 0;
+}
+
+Status Connection::FinishConnect() {
+  int err = 0;
+  socklen_t len = sizeof(err);
+  if (getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+  if (err != 0) {
+    return Fail(ErrorKind::kConnect, "connect " + endpoint_.ToString() + ": " + strerror(err));
+  }
+  state_ = State::kReady;
+  return Status::Ok();
+}
+
+Status Connection::HandleEvents(short revents) {
+  if (state_ == State::kClosed) return MakeError(ErrorKind::kConnect, "not connected");
+  if (state_ == State::kConnecting) {
+    if ((revents & (POLLOUT | POLLERR | POLLHUP)) == 0) return Status::Ok();
+    if (Status s = FinishConnect(); !s) return s;
+    revents = POLLOUT;  // try to send right away
+  }
+  if (revents & (POLLIN | POLLHUP | POLLERR)) {
+    if (Status s = ReadAvailable(); !s) return s;
+  }
+  if (state_ == State::kReady && out_pos_ < out_.size()) {
+    if (Status s = Flush(); !s) return s;
+  }
+  return Status::Ok();
+}
+
+long Connection::ReadSome(char* buf, size_t len) {
+  ssize_t n = ::recv(fd_, buf, len, 0);
+  return static_cast<long>(n);
+}
+
+long Connection::WriteSome(const char* buf, size_t len) {
+  ssize_t n = ::send(fd_, buf, len, MSG_NOSIGNAL);
+  return static_cast<long>(n);
+}
+
+Status Connection::Flush() {
+  while (out_pos_ < out_.size()) {
+    long n = WriteSome(out_.data() + out_pos_, out_.size() - out_pos_);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return Status::Ok();
+      return Fail(ErrorKind::kProtocol,
+                  "write to " + endpoint_.ToString() + ": " + strerror(errno));
+    }
+    out_pos_ += static_cast<size_t>(n);
+    bytes_sent_ += static_cast<uint64_t>(n);
+  }
+  out_.clear();
+  out_pos_ = 0;
+  return Status::Ok();
+}
+
+Status Connection::ReadAvailable() {
+  char buf[16384];
+  for (;;) {
+    long n = ReadSome(buf, sizeof(buf));
+    if (n == 0) {
+      return Fail(ErrorKind::kProtocol, "connection closed by " + endpoint_.ToString());
+    }
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      if (errno == EINTR) continue;
+      return Fail(ErrorKind::kProtocol,
+                  "read from " + endpoint_.ToString() + ": " + strerror(errno));
+    }
+    bytes_received_ += static_cast<uint64_t>(n);
+    bytes_in_partial_reply_ += static_cast<size_t>(n);
+    if (redisReaderFeed(reader_.get(), buf, static_cast<size_t>(n)) != REDIS_OK) {
+      return Fail(ErrorKind::kProtocol, "reader: out of memory");
+    }
+    for (;;) {
+      void* obj = nullptr;
+      if (redisReaderGetReply(reader_.get(), &obj) != REDIS_OK) {
+        std::string why = reader_->errstr;
+        if (why.find("memory") != std::string::npos) why = "array too large";
+        return Fail(ErrorKind::kProtocol, "bad reply from " + endpoint_.ToString() + ": " + why);
+      }
+      if (obj == nullptr) break;
+      std::unique_ptr<Reply> reply(static_cast<Reply*>(obj));
+      bytes_in_partial_reply_ = reader_->len - reader_->pos;
+      if (awaiting_auth_reply_) {
+        awaiting_auth_reply_ = false;
+        if (reply->is_error()) {
+          // The server's message names no secret ("WRONGPASS invalid username-password pair").
+          return Fail(ErrorKind::kAuth, "AUTH rejected by " + endpoint_.ToString() + ": " +
+                                            reply->str.substr(0, 120));
+        }
+        continue;
+      }
+      replies_.push_back(std::move(*reply));
+    }
+    if (bytes_in_partial_reply_ > limits_.max_reply_bytes) {
+      return Fail(ErrorKind::kProtocol, "reply from " + endpoint_.ToString() + " exceeds " +
+                                            std::to_string(limits_.max_reply_bytes) + " bytes");
+    }
+  }
+  return Status::Ok();
+}
+
+Reply Connection::PopReply() {
+  Reply r = std::move(replies_.front());
+  replies_.pop_front();
+  return r;
+}
+
+}  // namespace redis_ha::redis

@@ -1,0 +1,126 @@
+#include "redis/pool.h"
+
+#include <poll.h>
+
+#include <algorithm>
+
+namespace redis_ha::redis {
+
+using Clock = std::chrono::steady_clock;
+
+Connection& ConnectionPool::Get(const Request& request, bool& reconnected) {
+  auto& slot = connections_[request.endpoint];
+  if (slot && !slot->UsesCredentials(request.credentials)) {
+    // Credentials changed (reload): start over with the new ones.
+    retired_sent_ += slot->bytes_sent();
+    retired_received_ += slot->bytes_received();
+    slot.reset();
+  }
+  if (!slot) slot = std::make_unique<Connection>(request.endpoint, request.credentials, limits_);
+  reconnected = !slot->open();
+  return *slot;
+}
+
+std::vector<Response> ConnectionPool::Execute(const std::vector<Request>& requests,
+                                              std::chrono::milliseconds timeout,
+                                              std::stop_token stop) {
+  const auto start = Clock::now();
+  const auto deadline = start + timeout;
+  std::vector<Response> responses(requests.size());
+  std::vector<Connection*> conns(requests.size(), nullptr);
+  std::vector<bool> pending(requests.size(), false);
+
+  for (size_t i = 0; i < requests.size(); ++i) {
+    bool reconnected = false;
+    Connection& c = Get(requests[i], reconnected);
+    responses[i].reconnected = reconnected;
+    if (c.PendingReplies() > 0) c.Close();  // leftovers mean a desynchronised pipeline
+    if (Status s = c.BeginConnect(); !s) {
+      responses[i].status = s;
+      continue;
+    }
+    for (const auto& cmd : requests[i].commands) c.Queue(cmd);
+    conns[i] = &c;
+    pending[i] = true;
+  }
+
+  std::vector<pollfd> fds;
+  std::vector<size_t> index;
+  for (;;) {
+    fds.clear();
+    index.clear();
+    for (size_t i = 0; i < requests.size(); ++i) {
+      if (!pending[i]) continue;
+      fds.push_back(pollfd{conns[i]->fd(), conns[i]->Events(), 0});
+      index.push_back(i);
+    }
+    if (fds.empty()) break;
+    auto now = Clock::now();
+    if (now >= deadline || stop.stop_requested()) {
+      for (size_t i : index) {
+        responses[i].status = MakeError(
+            ErrorKind::kTimeout, "no complete reply from " + requests[i].endpoint.ToString() +
+                                     " within " + std::to_string(timeout.count()) + "ms");
+        conns[i]->Close();
+        pending[i] = false;
+      }
+      break;
+    }
+    auto wait = std::chrono::ceil<std::chrono::milliseconds>(deadline - now);
+    if (stop.stop_possible()) wait = std::min(wait, std::chrono::milliseconds(50));
+    int rc = ::poll(fds.data(), fds.size(), static_cast<int>(wait.count()));
+    if (rc < 0) {
+      if (errno == EINTR) continue;
+      break;  // treated as timeouts on the next turn
+    }
+    for (size_t k = 0; k < fds.size(); ++k) {
+      if (fds[k].revents == 0) continue;
+      size_t i = index[k];
+      Connection& c = *conns[i];
+      if (Status s = c.HandleEvents(fds[k].revents); !s) {
+        responses[i].status = s;
+        pending[i] = false;
+        continue;
+      }
+      if (c.PendingReplies() >= requests[i].commands.size()) {
+        auto& r = responses[i];
+        r.replies.reserve(requests[i].commands.size());
+        while (c.HasReply()) r.replies.push_back(c.PopReply());
+        r.round_trip = Clock::now() - start;
+        if (std::any_of(r.replies.begin(), r.replies.end(), IsAuthError)) {
+          const auto& bad = *std::find_if(r.replies.begin(), r.replies.end(), IsAuthError);
+          r.status = MakeError(ErrorKind::kAuth, requests[i].endpoint.ToString() + ": " +
+                                                     bad.str.substr(0, 120));
+        }
+        pending[i] = false;
+      }
+    }
+  }
+  return responses;
+}
+
+void ConnectionPool::Retain(const std::set<Endpoint>& keep) {
+  for (auto it = connections_.begin(); it != connections_.end();) {
+    if (keep.count(it->first) == 0) {
+      retired_sent_ += it->second->bytes_sent();
+      retired_received_ += it->second->bytes_received();
+      it = connections_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+uint64_t ConnectionPool::bytes_sent() const {
+  uint64_t total = retired_sent_;
+  for (const auto& [_, c] : connections_) total += c->bytes_sent();
+  return total;
+}
+
+uint64_t ConnectionPool::bytes_received() const {
+  uint64_t total = retired_received_;
+  for (const auto& [_, c] : connections_) total += c->bytes_received();
+  return total;
+}
+
+}  // namespace redis_ha::redis

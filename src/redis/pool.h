@@ -1,0 +1,68 @@
+// ConnectionPool: runs one pipelined batch of commands against many servers at once.
+//
+// Contract: `Execute()` sends each request's commands in one write on that server's
+// connection (reused across calls, opened or re-opened as needed), waits for every reply
+// on all servers concurrently with poll(2), and returns when all are answered or the
+// timeout has passed. A server that does not answer in time gets ErrorKind::kTimeout and
+// its connection is closed (a late reply would desynchronise the pipeline); it never
+// delays the others beyond the common deadline. Connections a caller no longer needs are
+// dropped with `Retain()`.
+//
+// Thread-safety: none; one thread (the poller) owns a pool.
+#ifndef REDIS_HA_REDIS_POOL_H_
+#define REDIS_HA_REDIS_POOL_H_
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <set>
+#include <stop_token>
+#include <vector>
+
+#include "redis/connection.h"
+
+namespace redis_ha::redis {
+
+struct Request {
+  Endpoint endpoint;
+  Credentials credentials;
+  std::vector<std::vector<std::string>> commands;
+};
+
+struct Response {
+  Status status;               // not ok: the request failed as a whole
+  std::vector<Reply> replies;  // one per command when status is ok
+  std::chrono::nanoseconds round_trip{0};  // from the start of Execute to the last reply
+  bool reconnected = false;    // a new connection was opened for this request
+};
+
+class ConnectionPool {
+ public:
+  explicit ConnectionPool(Limits limits = {}) : limits_(limits) {}
+
+  // Requests must name distinct endpoints.
+  // A stop request ends the wait early (pending requests fail with kTimeout).
+  std::vector<Response> Execute(const std::vector<Request>& requests,
+                                std::chrono::milliseconds timeout,
+                                std::stop_token stop = {});
+
+  // Closes and forgets connections to endpoints not in `keep`.
+  void Retain(const std::set<Endpoint>& keep);
+
+  size_t size() const { return connections_.size(); }
+  // Totals over all connections ever made by this pool.
+  uint64_t bytes_sent() const;
+  uint64_t bytes_received() const;
+
+ private:
+  Connection& Get(const Request& request, bool& reconnected);
+
+  Limits limits_;
+  std::map<Endpoint, std::unique_ptr<Connection>> connections_;
+  uint64_t retired_sent_ = 0;
+  uint64_t retired_received_ = 0;
+};
+
+}  // namespace redis_ha::redis
+
+#endif  // REDIS_HA_REDIS_POOL_H_
