@@ -1,0 +1,453 @@
+#include "config/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <charconv>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <sstream>
+
+#include "util/duration.h"
+#include "util/log.h"
+
+namespace redis_ha {
+
+namespace {
+
+using Setter = std::function<Status(Config&, const std::string& value, const std::string& where)>;
+
+struct Option {
+  OptionInfo info;
+  Setter set;
+};
+
+Error ConfigError(const std::string& where, const std::string& what) {
+  return MakeError(ErrorKind::kConfig, where + ": " + what);
+}
+
+Setter DurationSetter(std::chrono::milliseconds Config::*field) {
+  return [field](Config& c, const std::string& v, const std::string& where) -> Status {
+    auto d = ParseDuration(v);
+    if (!d || d->count() <= 0) {
+      return ConfigError(where, "'" + v + "' is not a positive duration (e.g. 250ms, 1s, 5m)");
+    }
+    c.*field = *d;
+    return Status::Ok();
+  };
+}
+
+Setter AuthSetter(AuthConfig Config::*auth, std::string AuthConfig::*field) {
+  return [auth, field](Config& c, const std::string& v, const std::string&) -> Status {
+    (c.*auth).*field = v;
+    return Status::Ok();
+  };
+}
+
+const std::vector<Option>& Table() {
+  static const auto* table = new std::vector<Option>{
+      {{"config", "FILE", "", "YAML configuration file; flags override it."},
+       [](Config& c, const std::string& v, const std::string&) -> Status {
+         c.config_file = v;
+         return Status::Ok();
+       }},
+      {{"sentinel", "HOST:PORT", "",
+        "A Sentinel to discover groups from (repeatable). Every Sentinel it knows of is "
+        "then polled too.",
+        true},
+       [](Config& c, const std::string& v, const std::string& where) -> Status {
+         auto e = redis::ParseEndpoint(v);
+         if (!e) return ConfigError(where, e.error().message);
+         c.sentinels.push_back(*e);
+         return Status::Ok();
+       }},
+      {{"poll.interval", "DURATION", "1s", "How often every Sentinel and data node is polled."},
+       DurationSetter(&Config::poll_interval)},
+      {{"poll.timeout", "DURATION", "500ms",
+        "Deadline for connecting to, writing to and reading from one server in a cycle."},
+       DurationSetter(&Config::poll_timeout)},
+      {{"poll.max-reply-bytes", "BYTES", "67108864",
+        "Largest reply accepted from a server; a larger one marks the target down."},
+       [](Config& c, const std::string& v, const std::string& where) -> Status {
+         int64_t n = 0;
+         auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+         if (ec != std::errc() || p != v.data() + v.size() || n < 4096) {
+           return ConfigError(where, "'" + v + "' is not a byte count >= 4096");
+         }
+         c.max_reply_bytes = n;
+         return Status::Ok();
+       }},
+      {{"web.listen-address", "[HOST]:PORT", ":9479",
+        "Address to serve /metrics, the gate, the API and the status page on."},
+       [](Config& c, const std::string& v, const std::string& where) -> Status {
+         std::string probe = v.starts_with(":") ? "0.0.0.0" + v : v;
+         if (probe.ends_with(":0")) probe.back() = '1';  // port 0: any free port
+         auto e = redis::ParseEndpoint(probe);
+         if (!e) return ConfigError(where, "'" + v + "' is not [host]:port");
+         c.listen_address = v;
+         return Status::Ok();
+       }},
+      {{"web.telemetry-path", "PATH", "/metrics", "Path under which metrics are served."},
+       [](Config& c, const std::string& v, const std::string& where) -> Status {
+         if (v.empty() || v[0] != '/' || v.find_first_of(" ?#") != std::string::npos) {
+           return ConfigError(where, "'" + v + "' is not a path starting with /");
+         }
+         c.telemetry_path = v;
+         return Status::Ok();
+       }},
+      {{"log.level", "LEVEL", "info", "One of debug, info, warn, error."},
+       [](Config& c, const std::string& v, const std::string& where) -> Status {
+         log::Level l;
+         if (!log::ParseLevel(v, l)) {
+           return ConfigError(where, "'" + v + "' is not one of debug, info, warn, error");
+         }
+         c.log_level = v;
+         return Status::Ok();
+       }},
+      {{"log.format", "FORMAT", "logfmt", "One of logfmt, json."},
+       [](Config& c, const std::string& v, const std::string& where) -> Status {
+         log::Format f;
+         if (!log::ParseFormat(v, f)) return ConfigError(where, "'" + v + "' is not logfmt or json");
+         c.log_format = v;
+         return Status::Ok();
+       }},
+      {{"sentinel.username", "NAME", "", "ACL user for Sentinels (empty: default user)."},
+       AuthSetter(&Config::sentinel_auth, &AuthConfig::username)},
+      {{"sentinel.password-file", "FILE", "",
+        "File holding the Sentinel password (else $REDIS_HA_SENTINEL_PASSWORD)."},
+       AuthSetter(&Config::sentinel_auth, &AuthConfig::password_file)},
+      {{"redis.username", "NAME", "", "ACL user for data nodes (empty: default user)."},
+       AuthSetter(&Config::redis_auth, &AuthConfig::username)},
+      {{"redis.password-file", "FILE", "",
+        "File holding the data nodes' password (else $REDIS_HA_REDIS_PASSWORD)."},
+       AuthSetter(&Config::redis_auth, &AuthConfig::password_file)},
+  };
+  return *table;
+}
+
+const Option* FindOption(std::string_view flag) {
+  for (const auto& o : Table()) {
+    if (o.info.flag == flag) return &o;
+  }
+  return nullptr;
+}
+
+std::string Where(const std::string& file, const YAML::Node& node, const std::string& key) {
+  std::ostringstream s;
+  s << file << ":" << node.Mark().line + 1 << ": " << key;
+  return s.str();
+}
+
+Status LoadAuthYaml(const YAML::Node& node, const std::string& file, const std::string& key,
+                    AuthConfig& auth) {
+  if (!node.IsMap()) return ConfigError(Where(file, node, key), "must be a map");
+  for (const auto& kv : node) {
+    std::string k = kv.first.as<std::string>();
+    const std::string where = Where(file, kv.first, key + "." + k);
+    if (!kv.second.IsScalar()) return ConfigError(where, "must be a string");
+    std::string v = kv.second.as<std::string>();
+    if (k == "username") auth.username = v;
+    else if (k == "password-file") auth.password_file = v;
+    else if (k == "password-env") auth.password_env = v;
+    else if (k == "password") {
+      return ConfigError(where, "passwords are not accepted inline; use password-file or "
+                                "password-env");
+    } else {
+      return ConfigError(where, "unknown key (expected username, password-file, password-env)");
+    }
+  }
+  return Status::Ok();
+}
+
+Status LoadYaml(const std::string& file, Config& c) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(file);
+  } catch (const YAML::BadFile&) {
+    return MakeError(ErrorKind::kConfig, "config: cannot read file '" + file + "'");
+  } catch (const YAML::Exception& e) {
+    return MakeError(ErrorKind::kConfig, file + ":" + std::to_string(e.mark.line + 1) +
+                                             ": invalid YAML: " + e.msg);
+  }
+  if (root.IsNull()) return Status::Ok();
+  if (!root.IsMap()) return ConfigError(file, "the top level must be a map");
+
+  try {
+    // Flatten nested maps into dotted keys and look each up in the option table.
+    std::function<Status(const YAML::Node&, const std::string&)> walk =
+        [&](const YAML::Node& map, const std::string& prefix) -> Status {
+      for (const auto& kv : map) {
+        const std::string k = kv.first.as<std::string>();
+        const std::string key = prefix.empty() ? k : prefix + "." + k;
+        const std::string where = Where(file, kv.first, key);
+        const YAML::Node& v = kv.second;
+        if (key == "sentinels") {
+          if (!v.IsSequence()) return ConfigError(where, "must be a list of host:port");
+          for (const auto& item : v) {
+            if (!item.IsScalar()) return ConfigError(where, "must be a list of host:port");
+            auto e = redis::ParseEndpoint(item.as<std::string>());
+            if (!e) return ConfigError(Where(file, item, key), e.error().message);
+            c.sentinels.push_back(*e);
+          }
+        } else if (key == "sentinel" || key == "redis") {
+          if (!v.IsMap()) return ConfigError(where, "must be a map");
+          if (Status s = LoadAuthYaml(v, file, key, key == "sentinel" ? c.sentinel_auth
+                                                                       : c.redis_auth);
+              !s) {
+            return s;
+          }
+        } else if (key == "groups") {
+          if (!v.IsSequence()) return ConfigError(where, "must be a list");
+          for (const auto& item : v) {
+            GroupConfig g;
+            const std::string iw = Where(file, item, "groups");
+            if (item.IsScalar()) {
+              g.name = item.as<std::string>();
+            } else if (item.IsMap()) {
+              for (const auto& gkv : item) {
+                std::string gk = gkv.first.as<std::string>();
+                const std::string gw = Where(file, gkv.first, "groups." + gk);
+                if (gk == "name") {
+                  if (!gkv.second.IsScalar()) return ConfigError(gw, "must be a string");
+                  g.name = gkv.second.as<std::string>();
+                } else if (gk == "sentinel" || gk == "redis") {
+                  AuthConfig a;
+                  if (Status s = LoadAuthYaml(gkv.second, file, "groups." + gk, a); !s) return s;
+                  (gk == "sentinel" ? g.sentinel_auth : g.redis_auth) = a;
+                } else {
+                  return ConfigError(gw, "unknown key (expected name, sentinel, redis)");
+                }
+              }
+            } else {
+              return ConfigError(iw, "each group is a name or a map with a name");
+            }
+            if (g.name.empty()) return ConfigError(iw, "a group needs a name");
+            if (c.FindGroup(g.name) != nullptr) {
+              return ConfigError(iw, "duplicate group '" + g.name + "'");
+            }
+            c.groups.push_back(std::move(g));
+          }
+        } else if (key == "address-map") {
+          if (!v.IsMap()) return ConfigError(where, "must be a map of announced -> dialled");
+          for (const auto& m : v) {
+            std::string from = m.first.as<std::string>();
+            const std::string mw = Where(file, m.first, "address-map." + from);
+            if (!m.second.IsScalar()) return ConfigError(mw, "must be host:port");
+            std::string to = m.second.as<std::string>();
+            if (auto e = redis::ParseEndpoint(from); !e) return ConfigError(mw, e.error().message);
+            if (auto e = redis::ParseEndpoint(to); !e) return ConfigError(mw, e.error().message);
+            c.address_map[from] = to;
+          }
+        } else if (v.IsMap()) {
+          if (Status s = walk(v, key); !s) return s;
+        } else {
+          const Option* o = FindOption(key);
+          if (o == nullptr || key == "config" || key == "sentinel") {
+            return ConfigError(where, "unknown key");
+          }
+          if (!v.IsScalar()) return ConfigError(where, "must be a single value");
+          if (Status s = o->set(c, v.as<std::string>(), where); !s) return s;
+        }
+      }
+      return Status::Ok();
+    };
+    return walk(root, "");
+  } catch (const YAML::Exception& e) {
+    return MakeError(ErrorKind::kConfig, file + ":" + std::to_string(e.mark.line + 1) +
+                                             ": " + e.msg);
+  }
+}
+
+Status ResolvePassword(AuthConfig& auth, const std::string& what, const char* default_env) {
+  if (!auth.password_file.empty()) {
+    std::ifstream in(auth.password_file);
+    if (!in) {
+      return MakeError(ErrorKind::kConfig,
+                       what + ".password-file: cannot read '" + auth.password_file + "'");
+    }
+    std::stringstream ss;
+    ss << in.rdbuf();
+    auth.password = ss.str();
+    while (!auth.password.empty() &&
+           (auth.password.back() == '\n' || auth.password.back() == '\r')) {
+      auth.password.pop_back();
+    }
+    if (auth.password.empty()) {
+      return MakeError(ErrorKind::kConfig,
+                       what + ".password-file: '" + auth.password_file + "' is empty");
+    }
+    return Status::Ok();
+  }
+  if (!auth.password_env.empty()) {
+    const char* v = std::getenv(auth.password_env.c_str());
+    if (v == nullptr) {
+      return MakeError(ErrorKind::kConfig,
+                       what + ".password-env: $" + auth.password_env + " is not set");
+    }
+    auth.password = v;
+    return Status::Ok();
+  }
+  if (default_env != nullptr) {
+    if (const char* v = std::getenv(default_env); v != nullptr) auth.password = v;
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+redis::Credentials AuthConfig::Resolve() const { return {username, password}; }
+
+bool Config::WatchesGroup(const std::string& name) const {
+  return groups.empty() || FindGroup(name) != nullptr;
+}
+
+const GroupConfig* Config::FindGroup(const std::string& name) const {
+  for (const auto& g : groups) {
+    if (g.name == name) return &g;
+  }
+  return nullptr;
+}
+
+redis::Credentials Config::SentinelCredentials(const std::string& group) const {
+  const GroupConfig* g = FindGroup(group);
+  if (g != nullptr && g->sentinel_auth) return g->sentinel_auth->Resolve();
+  return sentinel_auth.Resolve();
+}
+
+redis::Credentials Config::RedisCredentials(const std::string& group) const {
+  const GroupConfig* g = FindGroup(group);
+  if (g != nullptr && g->redis_auth) return g->redis_auth->Resolve();
+  return redis_auth.Resolve();
+}
+
+std::string Config::MapAddress(const std::string& announced) const {
+  auto it = address_map.find(announced);
+  return it == address_map.end() ? announced : it->second;
+}
+
+const std::vector<OptionInfo>& Options() {
+  static const auto* infos = [] {
+    auto* v = new std::vector<OptionInfo>();
+    for (const auto& o : Table()) v->push_back(o.info);
+    return v;
+  }();
+  return *infos;
+}
+
+Result<Loaded> LoadConfig(const std::vector<std::string>& args) {
+  Loaded out;
+  // Split "--name=value" / "--name value" pairs first, so --config can be applied first.
+  std::vector<std::pair<std::string, std::string>> flags;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--help" || a == "-h") {
+      out.mode = Mode::kHelp;
+      return out;
+    }
+    if (a == "--version") {
+      out.mode = Mode::kVersion;
+      return out;
+    }
+    if (!a.starts_with("--")) {
+      return MakeError(ErrorKind::kConfig, "unexpected argument '" + a + "' (see --help)");
+    }
+    std::string name = a.substr(2), value;
+    bool has_value = false;
+    if (auto eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+      has_value = true;
+    }
+    if (name.ends_with("password")) {
+      return MakeError(ErrorKind::kConfig,
+                       "--" + name + ": passwords are not accepted on the command line; use " +
+                           "a password file or the environment");
+    }
+    if (FindOption(name) == nullptr) {
+      return MakeError(ErrorKind::kConfig, "--" + name + ": unknown flag (see --help)");
+    }
+    if (!has_value) {
+      if (i + 1 >= args.size()) {
+        return MakeError(ErrorKind::kConfig, "--" + name + ": needs a value");
+      }
+      value = args[++i];
+    }
+    flags.emplace_back(name, value);
+  }
+
+  Config& c = out.config;
+  for (const auto& [name, value] : flags) {
+    if (name == "config") c.config_file = value;
+  }
+  if (!c.config_file.empty()) {
+    if (Status s = LoadYaml(c.config_file, c); !s) return s.error();
+  }
+  bool flag_seeds = false;
+  for (const auto& [name, value] : flags) {
+    if (name == "config") continue;
+    if (name == "sentinel" && !flag_seeds) {
+      c.sentinels.clear();  // seeds on the command line replace the file's
+      flag_seeds = true;
+    }
+    if (Status s = FindOption(name)->set(c, value, "--" + name); !s) return s.error();
+  }
+  if (c.poll_timeout > c.poll_interval) {
+    return MakeError(ErrorKind::kConfig, "--poll.timeout (" + FormatDuration(c.poll_timeout) +
+                                             ") must not exceed --poll.interval (" +
+                                             FormatDuration(c.poll_interval) + ")");
+  }
+  if (c.sentinels.empty()) {
+    return MakeError(ErrorKind::kConfig,
+                     "--sentinel: at least one Sentinel address is needed (flag or "
+                     "`sentinels:` in --config)");
+  }
+  if (Status s = ResolvePassword(c.sentinel_auth, "sentinel", "REDIS_HA_SENTINEL_PASSWORD"); !s) {
+    return s.error();
+  }
+  if (Status s = ResolvePassword(c.redis_auth, "redis", "REDIS_HA_REDIS_PASSWORD"); !s) {
+    return s.error();
+  }
+  for (auto& g : c.groups) {
+    if (g.sentinel_auth) {
+      if (Status s = ResolvePassword(*g.sentinel_auth, "groups[" + g.name + "].sentinel", nullptr);
+          !s) {
+        return s.error();
+      }
+    }
+    if (g.redis_auth) {
+      if (Status s = ResolvePassword(*g.redis_auth, "groups[" + g.name + "].redis", nullptr); !s) {
+        return s.error();
+      }
+    }
+  }
+  return out;
+}
+
+std::string HelpText(std::string_view program) {
+  std::ostringstream s;
+  s << "Usage: " << program << " [FLAGS]\n"
+    << "       " << program << " check --sentinel HOST:PORT --group G --action A [...]\n\n"
+    << "Watches Redis/Valkey Sentinel groups and serves their state, risks and a rollout\n"
+    << "gate over HTTP. Every flag can also be set in the --config YAML file, under the\n"
+    << "flag's name split on dots (--poll.interval is poll: {interval: ...}).\n\n"
+    << "Flags:\n";
+  for (const auto& o : Options()) {
+    if (o.yaml_only) continue;
+    std::string left = "  --" + o.flag + (o.value_name.empty() ? "" : "=" + o.value_name);
+    s << left;
+    if (left.size() < 34) s << std::string(34 - left.size(), ' ');
+    else s << "\n" << std::string(34, ' ');
+    s << o.help;
+    if (!o.default_value.empty()) s << " (default " << o.default_value << ")";
+    if (o.repeatable) s << " [repeatable]";
+    s << "\n";
+  }
+  s << "  --help                          Show this help and exit.\n"
+    << "  --version                       Show the version and exit.\n\n"
+    << "Environment:\n"
+    << "  REDIS_HA_SENTINEL_PASSWORD      Sentinel password when no password file is set.\n"
+    << "  REDIS_HA_REDIS_PASSWORD         Data node password when no password file is set.\n";
+  return s.str();
+}
+
+}  // namespace redis_ha

@@ -1,0 +1,95 @@
+// Config: every setting of the exporter, from flags and an optional YAML file.
+//
+// One table (`Options()`) names every setting once: its flag, its YAML key (the flag's
+// name split on dots: `--poll.interval` is `poll: {interval: ...}`), its default and its
+// help. `--help`, the man page and docs/configuration.md are generated from that table,
+// so they cannot disagree. Flags override the file. Invalid input yields an Error whose
+// message names the flag or key (and the file line), before any network I/O.
+//
+// Passwords are read from files or environment variables only, never from flags or
+// the YAML itself, and never logged.
+//
+// Thread-safety: Config is a plain value; LoadConfig is reentrant.
+#ifndef REDIS_HA_CONFIG_CONFIG_H_
+#define REDIS_HA_CONFIG_CONFIG_H_
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "redis/connection.h"
+#include "util/status.h"
+
+namespace redis_ha {
+
+// Where a role's credentials come from. The password is resolved at load time.
+struct AuthConfig {
+  std::string username;
+  std::string password_file;
+  std::string password_env;
+  redis::Credentials Resolve() const;  // uses the loaded password
+  std::string password;                // loaded; never printed
+};
+
+struct GroupConfig {
+  std::string name;
+  std::optional<AuthConfig> sentinel_auth;  // overrides the global one for this group
+  std::optional<AuthConfig> redis_auth;
+};
+
+struct Config {
+  std::string config_file;
+  std::vector<redis::Endpoint> sentinels;  // seeds
+  std::chrono::milliseconds poll_interval{1000};
+  std::chrono::milliseconds poll_timeout{500};
+  std::string listen_address = ":9479";
+  std::string telemetry_path = "/metrics";
+  std::string log_level = "info";
+  std::string log_format = "logfmt";
+  int64_t max_reply_bytes = 64 << 20;
+  AuthConfig sentinel_auth;
+  AuthConfig redis_auth;
+  std::vector<GroupConfig> groups;  // empty: watch every group the Sentinels know
+  // Announced "ip:port" -> dialled "host:port".
+  std::map<std::string, std::string> address_map;
+
+  bool WatchesGroup(const std::string& name) const;
+  const GroupConfig* FindGroup(const std::string& name) const;
+  redis::Credentials SentinelCredentials(const std::string& group) const;
+  redis::Credentials RedisCredentials(const std::string& group) const;
+  // The address to dial for an announced one (identity when unmapped).
+  std::string MapAddress(const std::string& announced) const;
+};
+
+// One documented setting.
+struct OptionInfo {
+  std::string flag;  // without the leading dashes: "poll.interval"
+  std::string value_name;  // "DURATION", "HOST:PORT", "" for booleans
+  std::string default_value;
+  std::string help;
+  bool repeatable = false;
+  bool yaml_only = false;  // documented under the config file only
+};
+const std::vector<OptionInfo>& Options();
+
+// What the command line asked for besides settings.
+enum class Mode { kServe, kHelp, kVersion };
+
+struct Loaded {
+  Mode mode = Mode::kServe;
+  Config config;
+};
+
+// Parses `args` (without argv[0]), loading --config FILE first if given, then password
+// files and environment. `env` looks up environment variables (getenv by default).
+Result<Loaded> LoadConfig(const std::vector<std::string>& args);
+
+// The text of --help.
+std::string HelpText(std::string_view program);
+
+}  // namespace redis_ha
+
+#endif  // REDIS_HA_CONFIG_CONFIG_H_

@@ -1,0 +1,125 @@
+// redis_ha_exporter: wires config -> poller -> HTTP.
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "http/api.h"
+#include "http/server.h"
+#include "metrics/collector.h"
+#include "poll/poller.h"
+#include "util/log.h"
+
+namespace redis_ha {
+namespace {
+
+constexpr int kExitConfig = 2;
+
+void ConfigureLogging(const Config& c) {
+  log::Level level = log::Level::kInfo;
+  log::Format format = log::Format::kLogfmt;
+  log::ParseLevel(c.log_level, level);
+  log::ParseFormat(c.log_format, format);
+  log::Configure(level, format);
+}
+
+int Serve(const std::vector<std::string>& args, Config config) {
+  // Signals are taken synchronously by this thread; block them before any thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  ConfigureLogging(config);
+  poll::Poller poller(config);
+  auto source = [&poller] { return poller.Latest(); };
+  auto collector = std::make_shared<metrics::SnapshotCollector>(source);
+
+  std::map<std::string, http::Handler> routes;
+  routes[config.telemetry_path] = [collector](const http::Request&) {
+    http::Response r = http::Response::Text(200, metrics::Render(collector->Collect()));
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    return r;
+  };
+  routes["/healthz"] = [](const http::Request&) { return http::Response::Text(200, "ok\n"); };
+  routes["/api/v1/groups"] = [source](const http::Request&) {
+    return http::Response::Json(200, http::GroupsJson(*source()));
+  };
+  routes["/-/reload"] = [](const http::Request& req) {
+    if (req.method != "POST") {
+      http::Response r = http::Response::Text(405, "use POST\n");
+      r.headers.emplace_back("Allow", "POST");
+      return r;
+    }
+    ::kill(::getpid(), SIGHUP);  // handled by the main thread like a real SIGHUP
+    return http::Response::Text(200, "reloading\n");
+  };
+
+  http::ServerOptions options;
+  options.listen_address = config.listen_address;
+  auto server = http::HttpServer::Start(options, routes);
+  if (!server) {
+    log::Error("cannot start HTTP server", {{"err", server.error().message}});
+    return 1;
+  }
+  log::Info("listening", {{"address", config.listen_address},
+                          {"port", std::to_string((*server)->port())},
+                          {"version", REDIS_HA_VERSION}});
+  poller.Start();
+
+  for (;;) {
+    int sig = 0;
+    if (sigwait(&signals, &sig) != 0) continue;
+    if (sig == SIGHUP) {
+      auto reloaded = LoadConfig(args);
+      if (!reloaded) {
+        log::Error("reload failed; keeping the running configuration",
+                   {{"err", reloaded.error().message}});
+        continue;
+      }
+      if (reloaded->config.listen_address != config.listen_address ||
+          reloaded->config.telemetry_path != config.telemetry_path) {
+        log::Warn("web.* settings change only on restart");
+      }
+      ConfigureLogging(reloaded->config);
+      poller.Reload(reloaded->config);
+      continue;
+    }
+    log::Info("shutting down", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
+    break;
+  }
+  poller.Stop();
+  server->reset();
+  return 0;
+}
+
+}  // namespace
+}  // namespace redis_ha
+
+int main(int argc, char** argv) {
+  using namespace redis_ha;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  auto loaded = LoadConfig(args);
+  if (!loaded) {
+    std::fprintf(stderr, "redis_ha_exporter: %s\n", loaded.error().message.c_str());
+    return kExitConfig;
+  }
+  switch (loaded->mode) {
+    case Mode::kHelp:
+      std::cout << HelpText("redis_ha_exporter");
+      return 0;
+    case Mode::kVersion:
+      std::cout << "redis_ha_exporter " << REDIS_HA_VERSION << "\n";
+      return 0;
+    case Mode::kServe:
+      break;
+  }
+  return Serve(args, std::move(loaded->config));
+}

@@ -1,0 +1,307 @@
+#include "metrics/collector.h"
+
+#include <prometheus/text_serializer.h>
+
+#include <cmath>
+#include <deque>
+#include <iterator>
+#include <limits>
+#include <sstream>
+
+namespace redis_ha::metrics {
+
+namespace {
+
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+using Labels = std::vector<ClientMetric::Label>;
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr const char* kPolled = " (from the background poll)";
+
+template <typename T>
+double Or(const std::optional<T>& v) {
+  return v ? static_cast<double>(*v) : kNaN;
+}
+
+double Bool(bool b) { return b ? 1 : 0; }
+
+class Families {
+ public:
+  MetricFamily& Gauge(const std::string& name, const std::string& help) {
+    return Add(name, help, MetricType::Gauge);
+  }
+  MetricFamily& Counter(const std::string& name, const std::string& help) {
+    return Add(name, help, MetricType::Counter);
+  }
+  static void Set(MetricFamily& f, Labels labels, double value) {
+    ClientMetric m;
+    m.label = std::move(labels);
+    if (f.type == MetricType::Counter) m.counter.value = value;
+    else m.gauge.value = value;
+    f.metric.push_back(std::move(m));
+  }
+  std::vector<MetricFamily> Take() {
+    return std::vector<MetricFamily>(std::make_move_iterator(families_.begin()),
+                                     std::make_move_iterator(families_.end()));
+  }
+  void Push(MetricFamily f) { families_.push_back(std::move(f)); }
+
+ private:
+  MetricFamily& Add(const std::string& name, const std::string& help, MetricType type) {
+    families_.push_back(MetricFamily{name, help, type, {}});
+    return families_.back();
+  }
+  std::deque<MetricFamily> families_;  // stable references while families are added
+};
+
+void SentinelFamilies(const model::Snapshot& s, Families& out) {
+  auto& up = out.Gauge("redis_ha_sentinel_up",
+                       std::string("1 if the last poll of the Sentinel succeeded") + kPolled);
+  auto& tilt = out.Gauge("redis_ha_sentinel_tilt",
+                         std::string("1 while the Sentinel is in TILT mode") + kPolled);
+  auto& info = out.Gauge("redis_ha_sentinel_info",
+                         std::string("Sentinel metadata; always 1") + kPolled);
+  auto& rtt = out.Gauge("redis_ha_sentinel_poll_round_trip_seconds",
+                        std::string("Time to connect and get every reply of the last poll of "
+                                    "the Sentinel") + kPolled);
+  for (const auto& st : s.sentinels) {
+    Labels l = {{"sentinel", st.address}};
+    Families::Set(up, l, Bool(st.up));
+    Families::Set(tilt, l, st.up ? Bool(st.tilt) : kNaN);
+    Families::Set(info, {{"sentinel", st.address}, {"version", st.version}}, 1);
+    Families::Set(rtt, l, st.up ? std::chrono::duration<double>(st.round_trip).count() : kNaN);
+  }
+}
+
+void ViewFamilies(const model::Snapshot& s, Families& out) {
+  auto& ck = out.Gauge("redis_ha_sentinel_ckquorum_ok",
+                       std::string("1 if SENTINEL CKQUORUM said OK on this Sentinel") + kPolled);
+  auto& usable = out.Gauge("redis_ha_sentinel_usable_sentinels",
+                           std::string("Usable Sentinels counted by SENTINEL CKQUORUM") + kPolled);
+  auto& quorum = out.Gauge("redis_ha_sentinel_quorum",
+                           std::string("Configured quorum of the group") + kPolled);
+  auto& known_s = out.Gauge("redis_ha_sentinel_known_sentinels",
+                            std::string("Sentinels this Sentinel knows for the group, itself "
+                                        "included (num-other-sentinels + 1)") + kPolled);
+  auto& known_r = out.Gauge("redis_ha_sentinel_known_replicas",
+                            std::string("Replicas this Sentinel knows for the group "
+                                        "(num-slaves)") + kPolled);
+  auto& flag = out.Gauge("redis_ha_sentinel_primary_flag",
+                         std::string("1 if this Sentinel sets the flag on the group's primary")
+                             + kPolled);
+  auto& epoch = out.Gauge("redis_ha_sentinel_config_epoch",
+                          std::string("Configuration epoch of the group") + kPolled);
+  auto& pinfo = out.Gauge("redis_ha_sentinel_primary_info",
+                          std::string("The primary this Sentinel names for the group; always 1")
+                              + kPolled);
+  auto& down = out.Gauge("redis_ha_sentinel_down_after_seconds",
+                         std::string("down-after-milliseconds of the group, in seconds") + kPolled);
+  auto& fto = out.Gauge("redis_ha_sentinel_failover_timeout_seconds",
+                        std::string("failover-timeout of the group, in seconds") + kPolled);
+  auto& par = out.Gauge("redis_ha_sentinel_parallel_syncs",
+                        std::string("parallel-syncs of the group") + kPolled);
+  auto& ping = out.Gauge("redis_ha_sentinel_primary_last_ok_ping_seconds",
+                         std::string("Seconds since this Sentinel's last successful PING of the "
+                                     "primary") + kPolled);
+  for (const auto& [name, g] : s.groups) {
+    for (const auto& v : g.views) {
+      Labels l = {{"group", name}, {"sentinel", v.sentinel}};
+      bool known = v.reachable && v.monitors;
+      Families::Set(ck, l, known && v.ckquorum_ok ? Bool(*v.ckquorum_ok) : kNaN);
+      Families::Set(usable, l, known ? Or(v.usable_sentinels) : kNaN);
+      Families::Set(quorum, l, known ? Or(v.quorum) : kNaN);
+      Families::Set(known_s, l,
+                    known && v.num_other_sentinels ? *v.num_other_sentinels + 1.0 : kNaN);
+      Families::Set(known_r, l, known ? Or(v.num_slaves) : kNaN);
+      for (auto f : model::kPrimaryFlags) {
+        Labels fl = l;
+        fl.push_back({"flag", model::PrimaryFlagName(f)});
+        Families::Set(flag, fl, known ? Bool(v.flag(f)) : kNaN);
+      }
+      Families::Set(epoch, l, known ? Or(v.config_epoch) : kNaN);
+      Labels pl = l;
+      pl.push_back({"address", v.primary});
+      Families::Set(pinfo, pl, 1);
+      Families::Set(down, l, known && v.down_after_ms ? *v.down_after_ms / 1000.0 : kNaN);
+      Families::Set(fto, l,
+                    known && v.failover_timeout_ms ? *v.failover_timeout_ms / 1000.0 : kNaN);
+      Families::Set(par, l, known ? Or(v.parallel_syncs) : kNaN);
+      Families::Set(ping, l,
+                    known && v.last_ok_ping_reply_ms ? *v.last_ok_ping_reply_ms / 1000.0 : kNaN);
+    }
+  }
+}
+
+bool IsReplica(const model::NodeState& n) {
+  return n.role == model::Role::kReplica ||
+         (n.role == model::Role::kUnknown && n.sentinel_role == model::Role::kReplica);
+}
+
+void NodeFamilies(const model::Snapshot& s, Families& out) {
+  auto& up = out.Gauge("redis_ha_node_up",
+                       std::string("1 if the last poll of the data node succeeded") + kPolled);
+  auto& primary = out.Gauge("redis_ha_node_is_primary",
+                            std::string("1 if the node reports role master") + kPolled);
+  auto& uptime = out.Gauge("redis_ha_node_uptime_seconds",
+                           std::string("uptime_in_seconds of the node") + kPolled);
+  auto& loading = out.Gauge("redis_ha_node_loading",
+                            std::string("1 while the node is loading its dataset") + kPolled);
+  auto& keys = out.Gauge("redis_ha_node_keys",
+                         std::string("Keys summed over all databases") + kPolled);
+  auto& offset = out.Gauge("redis_ha_node_repl_offset_bytes",
+                           std::string("Replication offset: master_repl_offset on a primary, "
+                                       "slave_repl_offset on a replica") + kPolled);
+  auto& conn = out.Gauge("redis_ha_node_connected_replicas",
+                         std::string("connected_slaves reported by the node") + kPolled);
+  auto& backlog = out.Gauge("redis_ha_node_repl_backlog_size_bytes",
+                            std::string("repl_backlog_size of the node") + kPolled);
+  auto& persist = out.Gauge("redis_ha_node_persistence_enabled",
+                            std::string("1 if RDB snapshots (save) or AOF are configured; NaN "
+                                        "when CONFIG GET is not allowed") + kPolled);
+  auto& changes = out.Gauge("redis_ha_node_rdb_changes_since_last_save",
+                            std::string("Writes not yet in an RDB snapshot") + kPolled);
+  auto& sync_full = out.Counter("redis_ha_node_sync_full_total",
+                                std::string("Full resynchronisations served by the node, as the "
+                                            "node counts them (sync_full)") + kPolled);
+  auto& rtt = out.Gauge("redis_ha_node_poll_round_trip_seconds",
+                        std::string("Time to connect and get every reply of the last poll of "
+                                    "the node") + kPolled);
+  auto& info = out.Gauge("redis_ha_node_info",
+                         std::string("Node metadata: version and server (redis or valkey); "
+                                     "always 1") + kPolled);
+  auto& link = out.Gauge("redis_ha_replica_link_up",
+                         std::string("1 if the replica's master_link_status is up") + kPolled);
+  auto& syncing = out.Gauge("redis_ha_replica_sync_in_progress",
+                            std::string("1 while the replica is in a full sync") + kPolled);
+  auto& lag = out.Gauge("redis_ha_replica_lag_bytes",
+                        std::string("The group primary's offset minus this replica's offset, "
+                                    "from the same cycle") + kPolled);
+  auto& prio = out.Gauge("redis_ha_replica_priority",
+                         std::string("replica-priority (0: never promoted)") + kPolled);
+  auto& lastio = out.Gauge("redis_ha_replica_last_io_seconds",
+                           std::string("Seconds since the replica last heard from its primary")
+                               + kPolled);
+  auto& linkdown = out.Gauge("redis_ha_replica_link_down_seconds",
+                             std::string("Seconds the replica's link has been down (0 while up)")
+                                 + kPolled);
+  for (const auto& [name, g] : s.groups) {
+    const model::NodeState* p = g.Primary();
+    const bool have_primary_offset = p != nullptr && p->up &&
+                                     p->role == model::Role::kPrimary &&
+                                     p->master_repl_offset.has_value();
+    const int64_t primary_offset = have_primary_offset ? *p->master_repl_offset : 0;
+    for (const auto& n : g.nodes) {
+      Labels l = {{"group", name}, {"node", n.address}};
+      Families::Set(up, l, Bool(n.up));
+      Families::Set(primary, l, n.up ? Bool(n.role == model::Role::kPrimary) : kNaN);
+      Families::Set(uptime, l, n.up ? Or(n.uptime_seconds) : kNaN);
+      Families::Set(loading, l, n.up ? Bool(n.loading) : kNaN);
+      Families::Set(keys, l, n.up ? Or(n.keys) : kNaN);
+      Families::Set(offset, l, n.up ? Or(n.Offset()) : kNaN);
+      Families::Set(conn, l, n.up ? Or(n.connected_replicas) : kNaN);
+      Families::Set(backlog, l, n.up ? Or(n.repl_backlog_size) : kNaN);
+      double persistent = kNaN;
+      if (n.up && !n.config_unavailable && n.config_save && n.config_appendonly) {
+        persistent = Bool(!n.config_save->empty() || *n.config_appendonly);
+      } else if (n.up && n.aof_enabled && *n.aof_enabled) {
+        persistent = 1;
+      }
+      Families::Set(persist, l, persistent);
+      Families::Set(changes, l, n.up ? Or(n.rdb_changes_since_last_save) : kNaN);
+      Families::Set(sync_full, l, n.up ? Or(n.sync_full) : kNaN);
+      Families::Set(rtt, l, n.up ? std::chrono::duration<double>(n.round_trip).count() : kNaN);
+      Families::Set(info, {{"group", name}, {"node", n.address}, {"version", n.version},
+                           {"server", n.server}},
+                    1);
+      if (!IsReplica(n)) continue;
+      Families::Set(link, l, n.up && n.link_up ? Bool(*n.link_up) : kNaN);
+      Families::Set(syncing, l, n.up ? Bool(n.sync_in_progress) : kNaN);
+      double lag_bytes = kNaN;
+      if (n.up && have_primary_offset && n.slave_repl_offset) {
+        lag_bytes = static_cast<double>(std::max<int64_t>(0, primary_offset - *n.slave_repl_offset));
+      }
+      Families::Set(lag, l, lag_bytes);
+      Families::Set(prio, l, n.up ? Or(n.priority) : kNaN);
+      Families::Set(lastio, l, n.up ? Or(n.last_io_seconds) : kNaN);
+      double down_s = kNaN;
+      if (n.up && n.link_up) down_s = *n.link_up ? 0 : Or(n.link_down_since_seconds);
+      Families::Set(linkdown, l, down_s);
+    }
+  }
+}
+
+void ExporterFamilies(const model::Snapshot& s, Families& out) {
+  auto& build = out.Gauge("redis_ha_exporter_build_info",
+                          "redis_ha_exporter version; always 1");
+  Families::Set(build, {{"version", REDIS_HA_VERSION}}, 1);
+
+  MetricFamily hist{"redis_ha_exporter_poll_duration_seconds",
+                    "Wall time of whole poll cycles (every Sentinel and node of every group)",
+                    MetricType::Histogram,
+                    {}};
+  ClientMetric hm;
+  hm.histogram.sample_count = s.stats.poll_duration.count;
+  hm.histogram.sample_sum = s.stats.poll_duration.sum;
+  for (size_t i = 0; i < model::DurationHistogram::kBounds.size(); ++i) {
+    hm.histogram.bucket.push_back({s.stats.poll_duration.buckets[i],
+                                   model::DurationHistogram::kBounds[i]});
+  }
+  hm.histogram.bucket.push_back({s.stats.poll_duration.count,
+                                 std::numeric_limits<double>::infinity()});
+  hist.metric.push_back(std::move(hm));
+  out.Push(std::move(hist));
+
+  auto& errors = out.Counter("redis_ha_exporter_poll_errors_total",
+                             "Failed polls of a Sentinel or data node, by reason");
+  for (const auto& [key, count] : s.stats.poll_errors) {
+    Families::Set(errors, {{"kind", key.first}, {"reason", key.second}},
+                  static_cast<double>(count));
+  }
+  auto& cycles = out.Counter("redis_ha_exporter_poll_cycles_total", "Poll cycles completed");
+  Families::Set(cycles, {}, static_cast<double>(s.stats.cycles));
+  auto& overruns = out.Counter("redis_ha_exporter_poll_overruns_total",
+                               "Poll cycles that took longer than the poll interval");
+  Families::Set(overruns, {}, static_cast<double>(s.stats.overruns));
+  auto& last = out.Gauge("redis_ha_exporter_last_poll_timestamp_seconds",
+                         "When the group was last observed by a successful Sentinel poll");
+  for (const auto& [name, g] : s.groups) {
+    Families::Set(last, {{"group", name}},
+                  g.last_success_at == model::SysTime{} ? 0 : model::ToUnixSeconds(g.last_success_at));
+  }
+  auto& conns = out.Gauge("redis_ha_exporter_connections",
+                          "Open connections to Sentinels and data nodes");
+  Families::Set(conns, {}, static_cast<double>(s.stats.open_connections));
+  auto& sent = out.Counter("redis_ha_exporter_sent_bytes_total",
+                           "Bytes sent to Sentinels and data nodes");
+  Families::Set(sent, {}, static_cast<double>(s.stats.bytes_sent));
+  auto& recv = out.Counter("redis_ha_exporter_received_bytes_total",
+                           "Bytes received from Sentinels and data nodes");
+  Families::Set(recv, {}, static_cast<double>(s.stats.bytes_received));
+}
+
+}  // namespace
+
+std::vector<MetricFamily> BuildFamilies(const model::Snapshot& snapshot) {
+  Families out;
+  SentinelFamilies(snapshot, out);
+  ViewFamilies(snapshot, out);
+  NodeFamilies(snapshot, out);
+  ExporterFamilies(snapshot, out);
+  return out.Take();
+}
+
+std::vector<MetricFamily> SnapshotCollector::Collect() const {
+  model::SnapshotPtr s = source_();
+  if (!s) return {};
+  return BuildFamilies(*s);
+}
+
+std::string Render(const std::vector<MetricFamily>& families) {
+  std::ostringstream out;
+  prometheus::TextSerializer().Serialize(out, families);
+  return out.str();
+}
+
+}  // namespace redis_ha::metrics

@@ -1,0 +1,44 @@
+// SnapshotCollector: the prometheus-cpp Collectable that renders the published snapshot.
+//
+// Contract: every metric the exporter serves is computed here, from the snapshot alone;
+// one place to look for any `redis_ha_*` series. Every known target has every one of its
+// series on every scrape (NaN where the last poll could not learn the value), so alert
+// and gate queries never see an empty result while a target is known. docs/metrics.md
+// documents each family.
+//
+// Thread-safety: Collect() may be called concurrently; it only reads the snapshot it is
+// handed by the source function, which must be thread-safe.
+#ifndef REDIS_HA_METRICS_COLLECTOR_H_
+#define REDIS_HA_METRICS_COLLECTOR_H_
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <prometheus/collectable.h>
+#include <prometheus/metric_family.h>
+
+#include "model/snapshot.h"
+
+namespace redis_ha::metrics {
+
+class SnapshotCollector : public prometheus::Collectable {
+ public:
+  using Source = std::function<model::SnapshotPtr()>;
+  explicit SnapshotCollector(Source source) : source_(std::move(source)) {}
+
+  std::vector<prometheus::MetricFamily> Collect() const override;
+
+ private:
+  Source source_;
+};
+
+// The families for one snapshot (also used by tests and the benchmark).
+std::vector<prometheus::MetricFamily> BuildFamilies(const model::Snapshot& snapshot);
+
+// Text exposition format 0.0.4.
+std::string Render(const std::vector<prometheus::MetricFamily>& families);
+
+}  // namespace redis_ha::metrics
+
+#endif  // REDIS_HA_METRICS_COLLECTOR_H_

@@ -1,0 +1,236 @@
+#include "poll/observe.h"
+
+#include "parse/info.h"
+#include "parse/sentinel.h"
+
+namespace redis_ha::poll {
+
+namespace {
+
+std::string Announced(const std::string& ip, const std::optional<int>& port) {
+  if (ip.empty() || !port) return "";
+  return redis::Endpoint{ip, *port}.ToString();
+}
+
+std::string Dialled(const Config& config, const std::string& announced) {
+  return announced.empty() ? "" : config.MapAddress(announced);
+}
+
+Error ReplyError(const redis::Reply& reply, const char* what) {
+  if (reply.is_error()) return parse::ErrorFromReply(reply);
+  return MakeError(ErrorKind::kReply, std::string(what) + ": unexpected reply " +
+                                          redis::DebugString(reply, 80));
+}
+
+}  // namespace
+
+Status ObserveSentinelInfo(const redis::Reply& info, model::SentinelState& out) {
+  if (!info.is_text()) return ReplyError(info, "INFO");
+  parse::SentinelInfo si = parse::ParseSentinelInfo(info.str);
+  if (!si.mode || *si.mode != "sentinel") {
+    // A data node (or anything else) where a Sentinel was expected.
+    return MakeError(ErrorKind::kReply, "INFO does not describe a Sentinel (mode " +
+                                            si.mode.value_or("unknown") + ")");
+  }
+  out.version = si.version.value_or("");
+  out.run_id = si.run_id.value_or("");
+  out.uptime_seconds = si.uptime_in_seconds;
+  out.tilt = si.tilt.value_or(false);
+  out.tilt_since_seconds = si.tilt_since_seconds;
+  return Status::Ok();
+}
+
+Result<std::map<std::string, model::SentinelView>> ObserveMasters(const redis::Reply& masters,
+                                                                 const std::string& sentinel,
+                                                                 const Config& config) {
+  auto parsed = parse::ParseSentinelPrimaries(masters);
+  if (!parsed) return parsed.error();
+  std::map<std::string, model::SentinelView> views;
+  for (const auto& p : *parsed) {
+    if (p.name.empty()) continue;
+    model::SentinelView v;
+    v.sentinel = sentinel;
+    v.reachable = true;
+    v.monitors = true;
+    v.primary_announced = Announced(p.ip, p.port);
+    v.primary = Dialled(config, v.primary_announced);
+    v.primary_run_id = p.runid;
+    using F = model::PrimaryFlag;
+    v.flags[static_cast<size_t>(F::kSDown)] = p.flags.s_down;
+    v.flags[static_cast<size_t>(F::kODown)] = p.flags.o_down;
+    v.flags[static_cast<size_t>(F::kDisconnected)] = p.flags.disconnected;
+    v.flags[static_cast<size_t>(F::kFailoverInProgress)] = p.flags.failover_in_progress;
+    v.flags[static_cast<size_t>(F::kMasterReboot)] = p.flags.master_reboot;
+    std::string_view text = p.flags_text;
+    while (!text.empty()) {
+      auto comma = text.find(',');
+      if (!text.substr(0, comma).empty()) v.raw_flags.emplace_back(text.substr(0, comma));
+      if (comma == std::string_view::npos) break;
+      text.remove_prefix(comma + 1);
+    }
+    v.failover_state = p.failover_state.value_or("");
+    v.config_epoch = p.config_epoch;
+    v.quorum = p.quorum;
+    v.num_slaves = p.num_slaves;
+    v.num_other_sentinels = p.num_other_sentinels;
+    v.down_after_ms = p.down_after_ms;
+    v.failover_timeout_ms = p.failover_timeout_ms;
+    v.parallel_syncs = p.parallel_syncs;
+    v.link_pending_commands = p.link_pending_commands;
+    v.last_ok_ping_reply_ms = p.last_ok_ping_reply_ms;
+    views[p.name] = std::move(v);
+  }
+  return views;
+}
+
+void ObserveCkquorum(const redis::Reply& reply, model::SentinelView& view) {
+  parse::CkquorumResult r = parse::ParseCkquorum(reply);
+  view.ckquorum_ok = r.ok;
+  if (r.usable) view.usable_sentinels = *r.usable;
+  view.ckquorum_quorum_fails = r.quorum_unreachable;
+  view.ckquorum_majority_fails = r.majority_unreachable;
+  view.ckquorum_message = r.message;
+}
+
+Status ObserveReplicas(const redis::Reply& reply, const Config& config,
+                      model::SentinelView& view) {
+  auto parsed = parse::ParseSentinelReplicas(reply);
+  if (!parsed) return parsed.error();
+  view.replicas.clear();
+  for (const auto& r : *parsed) {
+    model::SentinelReplicaEntry e;
+    e.announced = Announced(r.ip, r.port);
+    if (e.announced.empty()) continue;
+    e.address = Dialled(config, e.announced);
+    e.run_id = r.runid;
+    e.s_down = r.flags.s_down;
+    e.o_down = r.flags.o_down;
+    e.disconnected = r.flags.disconnected;
+    e.link_ok = r.master_link_ok.value_or(false);
+    e.link_down_ms = r.master_link_down_time_ms;
+    e.priority = r.slave_priority;
+    e.offset = r.slave_repl_offset;
+    e.last_ok_ping_reply_ms = r.last_ok_ping_reply_ms;
+    e.info_refresh_ms = r.info_refresh_ms;
+    e.replica_announced = r.replica_announced;
+    view.replicas.push_back(std::move(e));
+  }
+  return Status::Ok();
+}
+
+Status ObservePeers(const redis::Reply& reply, const Config& config, model::SentinelView& view) {
+  auto parsed = parse::ParseSentinelPeers(reply);
+  if (!parsed) return parsed.error();
+  view.peers.clear();
+  for (const auto& p : *parsed) {
+    model::SentinelPeerEntry e;
+    e.announced = Announced(p.ip, p.port);
+    if (e.announced.empty()) continue;
+    e.address = Dialled(config, e.announced);
+    e.run_id = p.runid;
+    e.s_down = p.flags.s_down;
+    e.o_down = p.flags.o_down;
+    e.disconnected = p.flags.disconnected;
+    e.last_hello_ms = p.last_hello_message_ms;
+    view.peers.push_back(std::move(e));
+  }
+  return Status::Ok();
+}
+
+Status ObserveNodeInfo(const redis::Reply& info, model::NodeState& out) {
+  if (!info.is_text()) return ReplyError(info, "INFO");
+  parse::DataNodeInfo d = parse::ParseDataNodeInfo(info.str);
+  if (d.mode && *d.mode == "sentinel") {
+    return MakeError(ErrorKind::kReply, "a Sentinel answered where a data node was expected");
+  }
+  if (d.role == parse::Role::kUnknown) {
+    return MakeError(ErrorKind::kReply, "INFO has no role line");
+  }
+  out.role = d.role == parse::Role::kPrimary ? model::Role::kPrimary : model::Role::kReplica;
+  out.server = d.server_kind == parse::ServerKind::kValkey ? "valkey" : "redis";
+  out.version = d.version.value_or("");
+  out.run_id = d.run_id.value_or("");
+  out.uptime_seconds = d.uptime_in_seconds;
+  out.loading = d.loading.value_or(false) || d.async_loading.value_or(false);
+  out.loading_percent = d.loading_loaded_perc;
+  // No keyspace line means no keys (the section is always in a full INFO).
+  out.keys = d.total_keys.value_or(0);
+  int64_t expires = 0;
+  for (const auto& db : d.keyspace) expires += db.expires;
+  out.expires = expires;
+
+  out.master_repl_offset = d.master_repl_offset;
+  out.master_replid = d.master_replid.value_or("");
+  if (d.repl_backlog_active) out.repl_backlog_active = *d.repl_backlog_active ? 1 : 0;
+  out.repl_backlog_size = d.repl_backlog_size;
+  out.repl_backlog_histlen = d.repl_backlog_histlen;
+  out.connected_replicas = d.connected_slaves;
+  out.min_replicas_good = d.min_slaves_good_slaves;
+  for (const auto& r : d.replicas) {
+    model::ReplicaLine line;
+    line.address = Announced(r.ip, r.port);
+    line.state = r.state;
+    line.offset = r.offset;
+    line.lag_seconds = r.lag;
+    out.replica_lines.push_back(std::move(line));
+  }
+  out.failover_state = d.master_failover_state.value_or("");
+
+  if (d.master_host && d.master_port) out.master_address = Announced(*d.master_host, d.master_port);
+  out.link_up = d.master_link_up;
+  out.last_io_seconds = d.master_last_io_seconds_ago;
+  out.link_down_since_seconds = d.master_link_down_since_seconds;
+  out.sync_in_progress = d.master_sync_in_progress.value_or(false);
+  out.slave_repl_offset = d.slave_repl_offset;
+  out.slave_read_repl_offset = d.slave_read_repl_offset;
+  out.priority = d.slave_priority;
+  out.read_only = d.slave_read_only;
+
+  out.aof_enabled = d.aof_enabled;
+  out.rdb_last_save_time = d.rdb_last_save_time;
+  out.rdb_changes_since_last_save = d.rdb_changes_since_last_save;
+  out.rdb_bgsave_in_progress = d.rdb_bgsave_in_progress.value_or(false);
+
+  out.sync_full = d.sync_full;
+  out.sync_partial_ok = d.sync_partial_ok;
+  out.sync_partial_err = d.sync_partial_err;
+  return Status::Ok();
+}
+
+const std::vector<std::vector<std::string>>& ConfigCommands() {
+  static const auto* commands = new std::vector<std::vector<std::string>>{
+      {"CONFIG", "GET", "save"},
+      {"CONFIG", "GET", "appendonly"},
+      {"CONFIG", "GET", "min-replicas-to-write"},
+      {"CONFIG", "GET", "min-replicas-max-lag"},
+  };
+  return *commands;
+}
+
+void ObserveConfig(const std::vector<redis::Reply>& replies, model::NodeState& out) {
+  out.config_unavailable = false;
+  auto get = [&](size_t i, const char* name) -> std::optional<std::string> {
+    if (i >= replies.size()) return std::nullopt;
+    auto r = parse::ParseConfigGet(replies[i]);
+    if (!r) {
+      out.config_unavailable = true;  // denied by ACL, renamed, or unknown
+      return std::nullopt;
+    }
+    auto it = r->find(name);
+    if (it == r->end()) {
+      out.config_unavailable = true;
+      return std::nullopt;
+    }
+    return it->second;
+  };
+  out.config_save = get(0, "save");
+  if (auto v = get(1, "appendonly")) out.config_appendonly = *v == "yes";
+  if (auto v = get(2, "min-replicas-to-write")) {
+    out.config_min_replicas_to_write = parse::ParseInt64(*v);
+  }
+  if (auto v = get(3, "min-replicas-max-lag")) {
+    out.config_min_replicas_max_lag = parse::ParseInt64(*v);
+  }
+}
+
+}  // namespace redis_ha::poll

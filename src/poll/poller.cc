@@ -1,0 +1,473 @@
+#include "poll/poller.h"
+
+#include <algorithm>
+
+#include "assess/assess.h"
+#include "poll/observe.h"
+#include "util/log.h"
+
+namespace redis_ha::poll {
+
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+// CONFIG GET is refreshed this often (and whenever a node restarts or reconnects).
+constexpr std::chrono::seconds kConfigRefresh{30};
+
+std::vector<std::vector<std::string>> SentinelGroupCommands(const std::string& group) {
+  return {{"SENTINEL", "CKQUORUM", group},
+          {"SENTINEL", "REPLICAS", group},
+          {"SENTINEL", "SENTINELS", group}};
+}
+
+}  // namespace
+
+// What one cycle has learnt so far, across its follow-up rounds.
+struct Poller::CycleState {
+  std::map<std::string, model::SentinelState> sentinels;
+  // sentinel -> group -> view (views of every group in its MASTERS, watched or not)
+  std::map<std::string, std::map<std::string, model::SentinelView>> views;
+  std::map<std::string, std::set<std::string>> details_done;  // sentinel -> groups
+  std::map<std::string, model::NodeState> nodes;              // by dialled address
+};
+
+Poller::Poller(Config config) : config_(std::move(config)), pool_(redis::Limits{
+      static_cast<size_t>(config_.max_reply_bytes), 1 << 20}) {
+  for (const auto& e : config_.sentinels) {
+    auto& rec = sentinels_[e.ToString()];
+    rec.endpoint = e;
+    rec.seed = true;
+  }
+  latest_ = std::make_shared<model::Snapshot>();
+}
+
+Poller::~Poller() { Stop(); }
+
+void Poller::Start() {
+  thread_ = std::jthread([this](std::stop_token stop) { Run(stop); });
+}
+
+void Poller::Stop() {
+  if (thread_.joinable()) {
+    thread_.request_stop();
+    wake_.notify_all();
+    thread_.join();
+  }
+}
+
+void Poller::Reload(Config config) {
+  {
+    std::lock_guard lock(mu_);
+    pending_config_ = std::move(config);
+    triggered_ = true;
+  }
+  wake_.notify_all();
+}
+
+void Poller::Trigger() {
+  {
+    std::lock_guard lock(mu_);
+    triggered_ = true;
+  }
+  wake_.notify_all();
+}
+
+model::SnapshotPtr Poller::Latest() const {
+  std::lock_guard lock(mu_);
+  return latest_;
+}
+
+model::SnapshotPtr Poller::PollOnce() { return Cycle(); }
+
+void Poller::Publish(model::SnapshotPtr snapshot) {
+  {
+    std::lock_guard lock(mu_);
+    latest_ = snapshot;
+  }
+  if (on_publish_) on_publish_(snapshot);
+}
+
+void Poller::Run(std::stop_token stop) {
+  while (!stop.stop_requested()) {
+    const auto start = SteadyClock::now();
+    Cycle();
+    const auto interval = config_.poll_interval;
+    const auto next = start + interval;
+    std::unique_lock lock(mu_);
+    if (SteadyClock::now() >= next) {
+      ++stats_.overruns;  // no stacking: the next cycle starts now
+      triggered_ = false;
+      continue;
+    }
+    wake_.wait_until(lock, stop, next, [this] { return triggered_; });
+    triggered_ = false;
+  }
+}
+
+void Poller::ApplyPendingConfig() {
+  std::optional<Config> next;
+  {
+    std::lock_guard lock(mu_);
+    next.swap(pending_config_);
+  }
+  if (!next) return;
+  config_ = std::move(*next);
+  for (auto& [addr, rec] : sentinels_) rec.seed = false;
+  for (const auto& e : config_.sentinels) {
+    auto& rec = sentinels_[e.ToString()];
+    rec.endpoint = e;
+    rec.seed = true;
+  }
+  for (auto it = groups_.begin(); it != groups_.end();) {
+    it = config_.WatchesGroup(it->first) ? std::next(it) : groups_.erase(it);
+  }
+  log::Info("configuration reloaded", {{"sentinels", std::to_string(config_.sentinels.size())}});
+}
+
+void Poller::CountError(const std::string& kind, ErrorKind reason) {
+  std::string r(ErrorKindName(reason));
+  if (r != "connect" && r != "timeout" && r != "auth" && r != "protocol") r = "reply";
+  ++stats_.poll_errors[{kind, r}];
+}
+
+model::SnapshotPtr Poller::Cycle() {
+  ApplyPendingConfig();
+  const auto cycle_start = SteadyClock::now();
+  const auto now_sys = std::chrono::system_clock::now();
+  const auto refresh_cycles = static_cast<uint64_t>(
+      std::max<int64_t>(1, std::chrono::duration_cast<std::chrono::milliseconds>(kConfigRefresh)
+                                   .count() /
+                               std::max<int64_t>(1, config_.poll_interval.count())));
+  CycleState cs;
+  std::stop_token stop = thread_.get_stop_token();
+
+  // What each request of a round is for.
+  struct Plan {
+    enum Kind { kSentinel, kSentinelDetails, kNode } kind;
+    std::string address;
+    std::vector<std::string> groups;  // groups whose details were asked, in order
+    bool full = false;                // INFO + MASTERS first
+    bool with_config = false;
+  };
+
+  for (int round = 0; round < 3 && !stop.stop_requested(); ++round) {
+    std::vector<redis::Request> requests;
+    std::vector<Plan> plans;
+    // Sentinels: all of them in the first round, new ones later; details of groups
+    // discovered in this cycle on Sentinels already polled.
+    for (auto& [addr, rec] : sentinels_) {
+      const std::string cred_group = rec.groups.empty() ? "" : rec.groups.front();
+      if (!cs.sentinels.count(addr)) {
+        Plan p{Plan::kSentinel, addr, {}, true, false};
+        redis::Request r{rec.endpoint, config_.SentinelCredentials(cred_group), {}};
+        r.commands.push_back({"INFO"});
+        r.commands.push_back({"SENTINEL", "MASTERS"});
+        for (const auto& g : rec.groups) {
+          if (!config_.WatchesGroup(g)) continue;
+          p.groups.push_back(g);
+          for (auto& c : SentinelGroupCommands(g)) r.commands.push_back(std::move(c));
+        }
+        requests.push_back(std::move(r));
+        plans.push_back(std::move(p));
+      } else if (cs.sentinels[addr].up) {
+        Plan p{Plan::kSentinelDetails, addr, {}, false, false};
+        redis::Request r{rec.endpoint, config_.SentinelCredentials(cred_group), {}};
+        for (const auto& [g, view] : cs.views[addr]) {
+          if (!config_.WatchesGroup(g) || cs.details_done[addr].count(g)) continue;
+          p.groups.push_back(g);
+          for (auto& c : SentinelGroupCommands(g)) r.commands.push_back(std::move(c));
+        }
+        if (r.commands.empty()) continue;
+        requests.push_back(std::move(r));
+        plans.push_back(std::move(p));
+      }
+    }
+    // Data nodes not yet polled in this cycle (a node in two groups is polled once).
+    std::set<std::string> planned_nodes;
+    for (auto& [gname, grec] : groups_) {
+      for (auto& [addr, nrec] : grec.nodes) {
+        if (cs.nodes.count(addr) || planned_nodes.count(addr)) continue;
+        planned_nodes.insert(addr);
+        Plan p{Plan::kNode, addr, {gname}, false, false};
+        redis::Request r{nrec.endpoint, config_.RedisCredentials(gname), {{"INFO"}}};
+        if (nrec.cycles_since_config >= refresh_cycles) {
+          p.with_config = true;
+          for (const auto& c : ConfigCommands()) r.commands.push_back(c);
+        }
+        requests.push_back(std::move(r));
+        plans.push_back(std::move(p));
+      }
+    }
+    if (requests.empty()) break;
+
+    auto responses = pool_.Execute(requests, config_.poll_timeout, stop);
+
+    for (size_t i = 0; i < plans.size(); ++i) {
+      const Plan& p = plans[i];
+      redis::Response& resp = responses[i];
+      if (p.kind == Plan::kNode) {
+        model::NodeState n;
+        n.address = p.address;
+        NodeRecord* rec = nullptr;
+        for (auto& [gname, grec] : groups_) {
+          if (auto it = grec.nodes.find(p.address); it != grec.nodes.end()) {
+            rec = &it->second;
+            break;
+          }
+        }
+        if (rec != nullptr) n.announced = rec->announced;
+        n.round_trip = resp.round_trip;
+        Status s = resp.status;
+        if (s) s = ObserveNodeInfo(resp.replies[0], n);
+        if (!s) {
+          n.up = false;
+          n.error = model::PollError{"node", std::string(ErrorKindName(s.error().kind)),
+                                     s.error().message};
+          CountError("node", s.error().kind);
+          log::Debug("node poll failed", {{"node", p.address}, {"err", s.error().message}});
+          if (rec != nullptr) rec->cycles_since_config = refresh_cycles;  // re-read on return
+        } else {
+          n.up = true;
+          if (rec != nullptr) {
+            bool restarted =
+                (!rec->last_run_id.empty() && !n.run_id.empty() && n.run_id != rec->last_run_id) ||
+                (rec->last_uptime && n.uptime_seconds && *n.uptime_seconds < *rec->last_uptime);
+            if (restarted) {
+              for (auto& [gname, grec] : groups_) {
+                if (grec.nodes.count(p.address)) ++grec.counters[p.address].restarts;
+              }
+              log::Info("node restarted", {{"node", p.address}, {"run_id", n.run_id}});
+            }
+            rec->last_run_id = n.run_id;
+            rec->last_uptime = n.uptime_seconds;
+            if (p.with_config) {
+              std::vector<redis::Reply> cfg(resp.replies.begin() + 1, resp.replies.end());
+              ObserveConfig(cfg, n);
+              rec->last_config = n;
+              rec->cycles_since_config = restarted ? refresh_cycles : 0;
+            } else {
+              const auto& c = rec->last_config;
+              n.config_save = c.config_save;
+              n.config_appendonly = c.config_appendonly;
+              n.config_min_replicas_to_write = c.config_min_replicas_to_write;
+              n.config_min_replicas_max_lag = c.config_min_replicas_max_lag;
+              n.config_unavailable = c.config_unavailable;
+              rec->cycles_since_config = restarted ? refresh_cycles : rec->cycles_since_config + 1;
+            }
+          }
+        }
+        cs.nodes[p.address] = std::move(n);
+        continue;
+      }
+
+      // Sentinels.
+      SentinelRecord& rec = sentinels_[p.address];
+      size_t next = 0;
+      if (p.kind == Plan::kSentinel) {
+        model::SentinelState st;
+        st.address = p.address;
+        st.seed = rec.seed;
+        st.round_trip = resp.round_trip;
+        Status s = resp.status;
+        std::map<std::string, model::SentinelView> views;
+        if (s) s = ObserveSentinelInfo(resp.replies[0], st);
+        if (s) {
+          auto v = ObserveMasters(resp.replies[1], p.address, config_);
+          if (v) views = std::move(*v);
+          else s = v.error();
+        }
+        if (!s) {
+          st.up = false;
+          st.groups = rec.groups;
+          st.error = model::PollError{"sentinel", std::string(ErrorKindName(s.error().kind)),
+                                      s.error().message};
+          CountError("sentinel", s.error().kind);
+          log::Debug("sentinel poll failed", {{"sentinel", p.address}, {"err", s.error().message}});
+          cs.sentinels[p.address] = std::move(st);
+          continue;
+        }
+        st.up = true;
+        rec.groups.clear();
+        for (const auto& [g, _] : views) {
+          if (config_.WatchesGroup(g)) rec.groups.push_back(g);
+        }
+        st.groups = rec.groups;
+        cs.sentinels[p.address] = std::move(st);
+        cs.views[p.address] = std::move(views);
+        next = 2;
+      }
+      if (!resp.status) continue;  // details round failed: the views keep their MASTERS data
+      auto& views = cs.views[p.address];
+      for (const auto& g : p.groups) {
+        if (next + 3 > resp.replies.size()) break;
+        auto it = views.find(g);
+        if (it != views.end()) {
+          model::SentinelView& v = it->second;
+          ObserveCkquorum(resp.replies[next], v);
+          if (Status s = ObserveReplicas(resp.replies[next + 1], config_, v); !s) {
+            log::Debug("bad SENTINEL REPLICAS", {{"sentinel", p.address}, {"err", s.error().message}});
+          }
+          if (Status s = ObservePeers(resp.replies[next + 2], config_, v); !s) {
+            log::Debug("bad SENTINEL SENTINELS", {{"sentinel", p.address}, {"err", s.error().message}});
+          }
+          cs.details_done[p.address].insert(g);
+        }
+        next += 3;
+      }
+    }
+
+    // Learn the topology from what the Sentinels said in this round.
+    const auto now = SteadyClock::now();
+    for (auto& [saddr, views] : cs.views) {
+      for (auto& [g, v] : views) {
+        if (!config_.WatchesGroup(g)) continue;
+        GroupRecord& grec = groups_[g];
+        grec.last_listed = now;
+        auto touch = [&](const std::string& dialled, const std::string& announced) {
+          if (dialled.empty()) return;
+          auto e = redis::ParseEndpoint(dialled);
+          if (!e) return;
+          NodeRecord& n = grec.nodes[dialled];
+          n.endpoint = *e;
+          n.announced = announced;
+          n.last_listed = now;
+        };
+        touch(v.primary, v.primary_announced);
+        for (const auto& r : v.replicas) touch(r.address, r.announced);
+        for (const auto& peer : v.peers) {
+          if (peer.address.empty()) continue;
+          auto e = redis::ParseEndpoint(peer.address);
+          if (!e) continue;
+          SentinelRecord& srec = sentinels_[peer.address];
+          if (srec.endpoint.port == 0) {
+            srec.endpoint = *e;
+            log::Info("discovered sentinel", {{"sentinel", peer.address}, {"group", g}});
+          }
+          srec.last_listed = now;
+        }
+      }
+    }
+  }
+
+  // Assemble the snapshot.
+  auto snap = std::make_shared<model::Snapshot>();
+  snap->cycle = ++cycle_;
+  snap->taken_at = now_sys;
+  for (auto& [addr, st] : cs.sentinels) snap->sentinels.push_back(st);
+
+  const auto now = SteadyClock::now();
+  for (auto& [gname, grec] : groups_) {
+    model::GroupSnapshot g;
+    g.name = gname;
+    for (auto& [saddr, st] : cs.sentinels) {
+      auto vit = cs.views.find(saddr);
+      if (vit != cs.views.end()) {
+        auto it = vit->second.find(gname);
+        if (it != vit->second.end()) {
+          model::SentinelView v = it->second;
+          v.reachable = true;
+          v.monitors = true;
+          g.views.push_back(std::move(v));
+          continue;
+        }
+      }
+      const auto& groups = sentinels_[saddr].groups;
+      if (!st.up && std::find(groups.begin(), groups.end(), gname) != groups.end()) {
+        model::SentinelView v;
+        v.sentinel = saddr;
+        v.reachable = false;
+        g.views.push_back(std::move(v));
+      }
+    }
+    // The majority primary among reachable Sentinels.
+    std::map<std::string, int> votes;
+    for (const auto& v : g.views) {
+      if (v.reachable && v.monitors && !v.primary.empty()) ++votes[v.primary];
+    }
+    int best = 0;
+    for (const auto& [addr, n] : votes) {
+      if (n > best) {
+        best = n;
+        g.primary = addr;
+      }
+    }
+    g.observed = !votes.empty();
+    if (g.observed) {
+      grec.last_success_at = now_sys;
+      if (!grec.majority_primary.empty() && g.primary != grec.majority_primary) {
+        ++grec.failovers;
+        grec.last_failover_at = now_sys;
+        log::Info("failover observed", {{"group", gname},
+                                        {"from", grec.majority_primary},
+                                        {"to", g.primary}});
+      }
+      grec.majority_primary = g.primary;
+    } else {
+      g.primary = grec.majority_primary;  // last known
+    }
+    g.observed_at = now_sys;
+    g.last_success_at = grec.last_success_at;
+    g.failovers = grec.failovers;
+    g.last_failover_at = grec.last_failover_at;
+    for (auto& [naddr, nrec] : grec.nodes) {
+      auto it = cs.nodes.find(naddr);
+      if (it == cs.nodes.end()) continue;  // discovered in the last round: next cycle
+      model::NodeState n = it->second;
+      n.announced = nrec.announced;
+      n.sentinel_role = naddr == g.primary ? model::Role::kPrimary : model::Role::kReplica;
+      g.nodes.push_back(std::move(n));
+      g.node_counters[naddr] = grec.counters[naddr];
+    }
+    g.assessment = assess::Assess(g);
+    snap->groups.emplace(gname, std::move(g));
+  }
+
+  // Forget what no Sentinel has listed for a long time.
+  std::set<redis::Endpoint> keep;
+  for (auto it = groups_.begin(); it != groups_.end();) {
+    auto& grec = it->second;
+    for (auto nit = grec.nodes.begin(); nit != grec.nodes.end();) {
+      if (now - nit->second.last_listed > kRetention) {
+        grec.counters.erase(nit->first);
+        nit = grec.nodes.erase(nit);
+      } else {
+        keep.insert(nit->second.endpoint);
+        ++nit;
+      }
+    }
+    if (now - grec.last_listed > kRetention) {
+      it = groups_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (auto it = sentinels_.begin(); it != sentinels_.end();) {
+    if (!it->second.seed && now - it->second.last_listed > kRetention) {
+      it = sentinels_.erase(it);
+    } else {
+      keep.insert(it->second.endpoint);
+      ++it;
+    }
+  }
+  pool_.Retain(keep);
+
+  const auto elapsed = SteadyClock::now() - cycle_start;
+  ++stats_.cycles;
+  stats_.poll_duration.Observe(std::chrono::duration<double>(elapsed).count());
+  stats_.bytes_sent = pool_.bytes_sent();
+  stats_.bytes_received = pool_.bytes_received();
+  stats_.open_connections = pool_.size();
+  for (const char* kind : {"sentinel", "node"}) {
+    for (const char* reason : {"connect", "timeout", "auth", "protocol", "reply"}) {
+      stats_.poll_errors.try_emplace({kind, reason}, 0);
+    }
+  }
+  snap->cycle_duration = elapsed;
+  snap->stats = stats_;
+  model::SnapshotPtr out = snap;
+  Publish(out);
+  return out;
+}
+
+}  // namespace redis_ha::poll

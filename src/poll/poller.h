@@ -1,0 +1,120 @@
+// Poller: discovers Sentinel groups and polls every Sentinel and data node of every
+// watched group once per interval, building one immutable Snapshot per cycle.
+//
+// Contract:
+// - Seeds are the configured Sentinels. From their SENTINEL MASTERS / REPLICAS /
+//   SENTINELS replies it learns groups, data nodes and further Sentinels, and polls all of
+//   them from then on. Targets no Sentinel has listed for `kRetention` are forgotten.
+// - One cycle sends each server its commands pipelined in one write, all servers at once,
+//   each bounded by --poll.timeout. A target first discovered during a cycle is polled in
+//   a follow-up round of the same cycle (at most two), so a new group is complete at once.
+// - A cycle that overruns the interval is counted and the next one starts when it ends;
+//   cycles never stack. `Trigger()` starts the next cycle at once (Sentinel events).
+// - Each cycle's snapshot is assessed and published; `Latest()` never blocks on a cycle.
+//
+// Thread-safety: Start/Stop/Reload/Trigger/Latest are safe from any thread. PollOnce()
+// must not be mixed with Start().
+#ifndef REDIS_HA_POLL_POLLER_H_
+#define REDIS_HA_POLL_POLLER_H_
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <stop_token>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "config/config.h"
+#include "model/snapshot.h"
+#include "redis/pool.h"
+
+namespace redis_ha::poll {
+
+class Poller {
+ public:
+  static constexpr std::chrono::minutes kRetention{10};
+
+  explicit Poller(Config config);
+  ~Poller();
+  Poller(const Poller&) = delete;
+  Poller& operator=(const Poller&) = delete;
+
+  // Starts the background loop.
+  void Start();
+  // Stops it; returns within about one --poll.timeout.
+  void Stop();
+  // The new configuration applies from the next cycle (connections whose credentials
+  // changed are re-opened).
+  void Reload(Config config);
+  // Asks for a cycle now instead of at the next tick.
+  void Trigger();
+  // The latest published snapshot (an empty one before the first cycle ends).
+  model::SnapshotPtr Latest() const;
+  // Runs one cycle synchronously and returns its snapshot (for `check` and tests).
+  model::SnapshotPtr PollOnce();
+
+  // Called after each publish (from the poll thread); set before Start().
+  void OnPublish(std::function<void(const model::SnapshotPtr&)> callback) {
+    on_publish_ = std::move(callback);
+  }
+
+ private:
+  struct SentinelRecord {
+    redis::Endpoint endpoint;
+    bool seed = false;
+    std::vector<std::string> groups;  // watched groups it monitored when last reachable
+    std::chrono::steady_clock::time_point last_listed{};
+  };
+  struct NodeRecord {
+    redis::Endpoint endpoint;
+    std::string announced;
+    std::chrono::steady_clock::time_point last_listed{};
+    std::string last_run_id;
+    std::optional<int64_t> last_uptime;
+    uint64_t cycles_since_config = 1u << 30;  // CONFIG GET is refreshed every N cycles
+    model::NodeState last_config;             // last CONFIG GET results
+  };
+  struct GroupRecord {
+    std::map<std::string, NodeRecord> nodes;  // by dialled address
+    std::chrono::steady_clock::time_point last_listed{};
+    std::string majority_primary;
+    uint64_t failovers = 0;
+    std::optional<model::SysTime> last_failover_at;
+    model::SysTime last_success_at{};
+    std::map<std::string, model::NodeCounters> counters;
+  };
+  struct CycleState;
+
+  void Run(std::stop_token stop);
+  model::SnapshotPtr Cycle();
+  void Publish(model::SnapshotPtr snapshot);
+  void ApplyPendingConfig();
+  void CountError(const std::string& kind, ErrorKind reason);
+
+  // Poll thread state.
+  Config config_;
+  redis::ConnectionPool pool_;
+  std::map<std::string, SentinelRecord> sentinels_;  // by dialled address
+  std::map<std::string, GroupRecord> groups_;
+  model::ExporterStats stats_;
+  uint64_t cycle_ = 0;
+  std::function<void(const model::SnapshotPtr&)> on_publish_;
+
+  // Shared state.
+  mutable std::mutex mu_;
+  std::condition_variable_any wake_;
+  bool triggered_ = false;
+  std::optional<Config> pending_config_;
+  model::SnapshotPtr latest_;
+  std::jthread thread_;
+};
+
+}  // namespace redis_ha::poll
+
+#endif  // REDIS_HA_POLL_POLLER_H_
