@@ -1,0 +1,70 @@
+// Durations, escaping and the JSON writer.
+#include <gtest/gtest.h>
+
+#include "util/duration.h"
+#include "util/json.h"
+#include "util/text.h"
+
+namespace redis_ha {
+namespace {
+
+using std::chrono::milliseconds;
+
+TEST(DurationTest, ParsesPrometheusDurations) {
+  EXPECT_EQ(ParseDuration("250ms"), milliseconds(250));
+  EXPECT_EQ(ParseDuration("1s"), milliseconds(1000));
+  EXPECT_EQ(ParseDuration("1m30s"), milliseconds(90000));
+  EXPECT_EQ(ParseDuration("2h"), milliseconds(7200000));
+  EXPECT_EQ(ParseDuration("1d"), milliseconds(86400000));
+  EXPECT_EQ(ParseDuration("0"), milliseconds(0));
+  EXPECT_EQ(ParseDuration("1s500ms"), milliseconds(1500));
+}
+
+TEST(DurationTest, RejectsEverythingElse) {
+  for (const char* bad : {"", "1", "-1s", "1.5s", "s", "1x", "1s1m", "1s1s", "ms",
+                          "99999999999999999999s", "1 s", "1S"}) {
+    EXPECT_FALSE(ParseDuration(bad).has_value()) << bad;
+  }
+}
+
+TEST(DurationTest, FormatsShortest) {
+  EXPECT_EQ(FormatDuration(milliseconds(1500)), "1s500ms");
+  EXPECT_EQ(FormatDuration(milliseconds(60000)), "1m");
+  EXPECT_EQ(FormatDuration(milliseconds(0)), "0s");
+  EXPECT_EQ(FormatDuration(milliseconds(250)), "250ms");
+  for (int64_t ms : {1, 999, 1000, 61001, 3600000, 90061001}) {
+    EXPECT_EQ(ParseDuration(FormatDuration(milliseconds(ms))), milliseconds(ms));
+  }
+}
+
+TEST(TextTest, JsonEscapesControlQuotesScriptAndBadUtf8) {
+  EXPECT_EQ(text::JsonString("a\"b\\c\n"), "\"a\\\"b\\\\c\\n\"");
+  EXPECT_EQ(text::EscapeJsonString(std::string("\x01", 1)), "\\u0001");
+  EXPECT_EQ(text::EscapeJsonString("</script>"), "\\u003c/script>");
+  EXPECT_EQ(text::EscapeJsonString("caf\xC3\xA9"), "caf\xC3\xA9");
+  EXPECT_EQ(text::EscapeJsonString("\xFF"), "\xEF\xBF\xBD");
+  EXPECT_EQ(text::EscapeJsonString("\xC3"), "\xEF\xBF\xBD");
+}
+
+TEST(TextTest, HtmlEscapes) {
+  EXPECT_EQ(text::EscapeHtml("<script>alert('x')&\"</script>"),
+            "&lt;script&gt;alert(&#39;x&#39;)&amp;&quot;&lt;/script&gt;");
+}
+
+TEST(JsonWriterTest, WritesNestedDocuments) {
+  JsonWriter w;
+  w.BeginObject().Field("a", 1).Field("b", "x").Key("c").BeginArray();
+  w.Int(1).Null().Bool(true).BeginObject().EndObject().EndArray();
+  w.Field("d", std::optional<int64_t>()).Field("e", std::optional<bool>(false));
+  w.Field("f", 0.5).EndObject();
+  EXPECT_EQ(w.str(), R"({"a":1,"b":"x","c":[1,null,true,{}],"d":null,"e":false,"f":0.5})");
+}
+
+TEST(JsonWriterTest, NanIsNull) {
+  JsonWriter w;
+  w.BeginArray().Number(std::numeric_limits<double>::quiet_NaN()).EndArray();
+  EXPECT_EQ(w.str(), "[null]");
+}
+
+}  // namespace
+}  // namespace redis_ha
