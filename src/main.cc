@@ -118,6 +118,12 @@ int main(int argc, char** argv) {
     case Mode::kVersion:
       std::cout << "redis_ha_exporter " << REDIS_HA_VERSION << "\n";
       return 0;
+    case Mode::kMan:
+      std::cout << ManPage();
+      return 0;
+    case Mode::kConfigReference:
+      std::cout << ConfigReference();
+      return 0;
     case Mode::kServe:
       break;
   }

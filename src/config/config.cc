@@ -348,6 +348,14 @@ Result<Loaded> LoadConfig(const std::vector<std::string>& args) {
       out.mode = Mode::kVersion;
       return out;
     }
+    if (a == "--man") {
+      out.mode = Mode::kMan;
+      return out;
+    }
+    if (a == "--config-reference") {
+      out.mode = Mode::kConfigReference;
+      return out;
+    }
     if (!a.starts_with("--")) {
       return MakeError(ErrorKind::kConfig, "unexpected argument '" + a + "' (see --help)");
     }
@@ -447,6 +455,81 @@ std::string HelpText(std::string_view program) {
     << "Environment:\n"
     << "  REDIS_HA_SENTINEL_PASSWORD      Sentinel password when no password file is set.\n"
     << "  REDIS_HA_REDIS_PASSWORD         Data node password when no password file is set.\n";
+  return s.str();
+}
+
+namespace {
+std::string Troff(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '\\') out += "\\e";
+    else if (c == '-') out += "\\-";
+    else out += c;
+  }
+  if (!out.empty() && (out[0] == '.' || out[0] == '\'')) out = "\\&" + out;
+  return out;
+}
+}  // namespace
+
+std::string ManPage() {
+  std::ostringstream s;
+  s << ".TH REDIS_HA_EXPORTER 1 \"\" \"redis_ha_exporter " << REDIS_HA_VERSION
+    << "\" \"User Commands\"\n"
+    << ".SH NAME\nredis_ha_exporter \\- Prometheus exporter and rollout gate for Redis/Valkey "
+       "Sentinel high availability\n"
+    << ".SH SYNOPSIS\n.B redis_ha_exporter\n[\\fIFLAGS\\fR]\n.br\n.B redis_ha_exporter check\n"
+       "\\-\\-sentinel \\fIHOST:PORT\\fR \\-\\-group \\fIG\\fR \\-\\-action \\fIA\\fR "
+       "[\\fIOPTIONS\\fR]\n"
+    << ".SH DESCRIPTION\nWatches every Sentinel and data node of each Sentinel group, derives "
+       "split-brain and empty-primary risks and a rollout gate, and serves them over HTTP "
+       "(/metrics, /gate, /api/v1/groups, /). Every flag can also be set in the YAML file "
+       "given with \\-\\-config, under the flag's name split on dots.\n"
+    << ".SH OPTIONS\n";
+  for (const auto& o : Options()) {
+    if (o.yaml_only) continue;
+    s << ".TP\n.B \\-\\-" << Troff(o.flag);
+    if (!o.value_name.empty()) s << " \\fI" << Troff(o.value_name) << "\\fR";
+    s << "\n" << Troff(o.help);
+    if (!o.default_value.empty()) s << " Default: " << Troff(o.default_value) << ".";
+    if (o.repeatable) s << " May be repeated.";
+    s << "\n";
+  }
+  s << ".TP\n.B \\-\\-help\nShow the flags and exit.\n"
+    << ".TP\n.B \\-\\-version\nShow the version and exit.\n"
+    << ".SH ENVIRONMENT\n.TP\n.B REDIS_HA_SENTINEL_PASSWORD\nSentinel password when no "
+       "password file is set.\n.TP\n.B REDIS_HA_REDIS_PASSWORD\nData node password when no "
+       "password file is set.\n"
+    << ".SH SIGNALS\nSIGHUP (or POST /\\-/reload) reloads the configuration file and password "
+       "files. SIGTERM and SIGINT stop the exporter.\n"
+    << ".SH EXIT STATUS\n0 on a clean stop; 2 for an invalid flag or configuration. "
+       "The check command exits 0 when ready, 1 when not ready, 2 on error.\n"
+    << ".SH SEE ALSO\nredis\\-sentinel(1), prometheus(1)\n";
+  return s.str();
+}
+
+std::string ConfigReference() {
+  std::ostringstream s;
+  s << "| flag | YAML key | default | meaning |\n|---|---|---|---|\n";
+  for (const auto& o : Options()) {
+    std::string key = o.flag;
+    std::string yaml;
+    size_t start = 0;
+    int depth = 0;
+    for (size_t dot = key.find('.'); ; dot = key.find('.', start)) {
+      std::string part = key.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+      yaml += (depth ? " { " : "") + part + (dot == std::string::npos ? ": ..." : ":");
+      ++depth;
+      if (dot == std::string::npos) break;
+      start = dot + 1;
+    }
+    for (int i = 1; i < depth; ++i) yaml += " }";
+    if (o.flag == "sentinel") yaml = "sentinels: [HOST:PORT, ...]";
+    if (o.flag == "config") yaml = "(flag only)";
+    s << "| `--" << o.flag << (o.value_name.empty() ? "" : "=" + o.value_name) << "`"
+      << (o.repeatable ? " (repeatable)" : "") << " | `" << yaml << "` | "
+      << (o.default_value.empty() ? "" : "`" + o.default_value + "`") << " | " << o.help
+      << " |\n";
+  }
   return s.str();
 }
 

@@ -76,7 +76,7 @@ struct OptionInfo {
 const std::vector<OptionInfo>& Options();
 
 // What the command line asked for besides settings.
-enum class Mode { kServe, kHelp, kVersion };
+enum class Mode { kServe, kHelp, kVersion, kMan, kConfigReference };
 
 struct Loaded {
   Mode mode = Mode::kServe;
@@ -89,6 +89,10 @@ Result<Loaded> LoadConfig(const std::vector<std::string>& args);
 
 // The text of --help.
 std::string HelpText(std::string_view program);
+// redis_ha_exporter(1) in troff (hidden flag --man), from the same table as --help.
+std::string ManPage();
+// The flag and key reference of docs/configuration.md (hidden flag --config-reference).
+std::string ConfigReference();
 
 }  // namespace redis_ha
 
