@@ -1,0 +1,455 @@
+#include "parse/info.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <limits>
+#include <system_error>
+
+namespace redis_ha::parse {
+namespace {
+
+bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && IsSpace(s.front())) s.remove_prefix(1);
+  while (!s.empty() && IsSpace(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+char AsciiLower(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (AsciiLower(a[i]) != AsciiLower(b[i])) return false;
+  }
+  return true;
+}
+
+// The N of `<prefix>N` when the rest of `key` is 1..9 decimal digits.
+std::optional<int> IndexSuffix(std::string_view key, std::string_view prefix) {
+  if (key.size() <= prefix.size() || key.substr(0, prefix.size()) != prefix) {
+    return std::nullopt;
+  }
+  std::string_view digits = key.substr(prefix.size());
+  if (digits.size() > 9) return std::nullopt;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return std::nullopt;
+  }
+  std::optional<int64_t> v = ParseInt64(digits);
+  if (!v) return std::nullopt;
+  return static_cast<int>(*v);
+}
+
+// Splits `a=1,b=2` into pairs; items without '=' are skipped.
+std::vector<std::pair<std::string_view, std::string_view>> SplitKvList(
+    std::string_view s) {
+  std::vector<std::pair<std::string_view, std::string_view>> out;
+  while (!s.empty()) {
+    size_t comma = s.find(',');
+    std::string_view item = s.substr(0, comma);
+    size_t eq = item.find('=');
+    if (eq != std::string_view::npos && eq > 0) {
+      out.emplace_back(item.substr(0, eq), item.substr(eq + 1));
+    }
+    if (comma == std::string_view::npos) break;
+    s.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
+int64_t SaturatingAdd(int64_t a, int64_t b) {
+  if (b > 0 && a > std::numeric_limits<int64_t>::max() - b) {
+    return std::numeric_limits<int64_t>::max();
+  }
+  if (b < 0 && a < std::numeric_limits<int64_t>::min() - b) {
+    return std::numeric_limits<int64_t>::min();
+  }
+  return a + b;
+}
+
+// Typed lookups on an InfoMap.
+class Fields {
+ public:
+  explicit Fields(const InfoMap& info) : info_(info) {}
+
+  std::optional<std::string> Str(std::string_view key) const {
+    const std::string* v = info_.Find(key);
+    if (v == nullptr) return std::nullopt;
+    return *v;
+  }
+  std::optional<int64_t> Int(std::string_view key) const {
+    const std::string* v = info_.Find(key);
+    if (v == nullptr) return std::nullopt;
+    return ParseInt64(*v);
+  }
+  std::optional<double> Double(std::string_view key) const {
+    const std::string* v = info_.Find(key);
+    if (v == nullptr) return std::nullopt;
+    return ParseDouble(*v);
+  }
+  // 0 / 1 (any other integer counts as true).
+  std::optional<bool> Bool(std::string_view key) const {
+    std::optional<int64_t> v = Int(key);
+    if (!v) return std::nullopt;
+    return *v != 0;
+  }
+  std::optional<int> Port(std::string_view key) const {
+    const std::string* v = info_.Find(key);
+    if (v == nullptr) return std::nullopt;
+    return ParsePort(*v);
+  }
+  template <typename T>
+  static std::optional<T> Or(std::optional<T> a, std::optional<T> b) {
+    return a ? a : b;
+  }
+
+ private:
+  const InfoMap& info_;
+};
+
+struct ServerFields {
+  std::optional<ServerKind> kind;
+  std::optional<std::string> version;
+  std::optional<std::string> mode;
+};
+
+ServerFields ParseServerFields(const Fields& f) {
+  ServerFields out;
+  std::optional<std::string> server_name = f.Str("server_name");
+  std::optional<std::string> valkey_version = f.Str("valkey_version");
+  std::optional<std::string> redis_version = f.Str("redis_version");
+  bool valkey = valkey_version.has_value() ||
+                (server_name && EqualsIgnoreCase(*server_name, "valkey"));
+  if (valkey) {
+    out.kind = ServerKind::kValkey;
+    out.version = valkey_version ? valkey_version : redis_version;
+  } else if (redis_version) {
+    out.kind = ServerKind::kRedis;
+    out.version = redis_version;
+  }
+  out.mode = Fields::Or(f.Str("server_mode"), f.Str("redis_mode"));
+  return out;
+}
+
+std::optional<ReplicaLine> ParseReplicaLine(int index, std::string_view value) {
+  ReplicaLine line;
+  line.index = index;
+  for (const auto& [k, v] : SplitKvList(value)) {
+    if (k == "ip") {
+      line.ip = std::string(v);
+    } else if (k == "port") {
+      line.port = ParsePort(v);
+    } else if (k == "state") {
+      line.state = std::string(v);
+    } else if (k == "offset") {
+      line.offset = ParseInt64(v);
+    } else if (k == "lag") {
+      line.lag = ParseInt64(v);
+    } else if (k == "type") {
+      line.type = std::string(v);
+    }
+  }
+  if (line.ip.empty()) return std::nullopt;
+  return line;
+}
+
+std::optional<KeyspaceDb> ParseKeyspaceLine(int index, std::string_view value) {
+  KeyspaceDb db;
+  db.index = index;
+  std::optional<int64_t> keys;
+  for (const auto& [k, v] : SplitKvList(value)) {
+    if (k == "keys") {
+      keys = ParseInt64(v);
+    } else if (k == "expires") {
+      db.expires = ParseInt64(v).value_or(0);
+    } else if (k == "avg_ttl") {
+      db.avg_ttl = ParseInt64(v);
+    } else if (k == "subexpiry") {
+      db.subexpiry = ParseInt64(v);
+    }
+  }
+  if (!keys || *keys < 0) return std::nullopt;
+  db.keys = *keys;
+  return db;
+}
+
+// Cuts a fixed-format field value at the first ',' (they never contain one).
+std::string_view UpToComma(std::string_view s) {
+  return s.substr(0, s.find(','));
+}
+
+}  // namespace
+
+const std::string* InfoMap::Find(std::string_view key) const {
+  auto it = fields.find(key);
+  return it == fields.end() ? nullptr : &it->second;
+}
+
+bool InfoMap::HasSection(std::string_view name) const {
+  return std::any_of(
+      sections.begin(), sections.end(),
+      [&](const std::string& s) { return EqualsIgnoreCase(s, name); });
+}
+
+InfoMap ParseInfo(std::string_view text) {
+  InfoMap out;
+  while (!text.empty()) {
+    size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+    while (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.empty()) continue;
+    if (line.front() == '#') {
+      std::string_view name = Trim(line.substr(1));
+      if (!name.empty()) out.sections.emplace_back(name);
+      continue;
+    }
+    size_t colon = line.find(':');
+    if (colon == std::string_view::npos || colon == 0) continue;
+    out.fields.insert_or_assign(std::string(line.substr(0, colon)),
+                                std::string(line.substr(colon + 1)));
+  }
+  return out;
+}
+
+std::optional<int64_t> ParseInt64(std::string_view s) {
+  if (s.empty()) return std::nullopt;
+  int64_t v = 0;
+  const char* end = s.data() + s.size();
+  auto [ptr, ec] = std::from_chars(s.data(), end, v);
+  if (ec != std::errc() || ptr != end) return std::nullopt;
+  return v;
+}
+
+std::optional<double> ParseDouble(std::string_view s) {
+  if (s.empty()) return std::nullopt;
+  double v = 0;
+  const char* end = s.data() + s.size();
+  auto [ptr, ec] = std::from_chars(s.data(), end, v);
+  if (ec != std::errc() || ptr != end || !std::isfinite(v)) return std::nullopt;
+  return v;
+}
+
+std::optional<int> ParsePort(std::string_view s) {
+  std::optional<int64_t> v = ParseInt64(s);
+  if (!v || *v < 0 || *v > 65535) return std::nullopt;
+  return static_cast<int>(*v);
+}
+
+std::optional<std::pair<std::string, int>> SplitHostPort(std::string_view s) {
+  std::string_view host;
+  std::string_view port;
+  if (!s.empty() && s.front() == '[') {
+    size_t close = s.find(']');
+    if (close == std::string_view::npos || close + 1 >= s.size() ||
+        s[close + 1] != ':') {
+      return std::nullopt;
+    }
+    host = s.substr(1, close - 1);
+    port = s.substr(close + 2);
+  } else {
+    size_t colon = s.rfind(':');
+    if (colon == std::string_view::npos) return std::nullopt;
+    host = s.substr(0, colon);
+    port = s.substr(colon + 1);
+  }
+  std::optional<int> p = ParsePort(port);
+  if (host.empty() || !p) return std::nullopt;
+  return std::make_pair(std::string(host), *p);
+}
+
+DataNodeInfo ParseDataNodeInfo(std::string_view info_text) {
+  return ParseDataNodeInfo(ParseInfo(info_text));
+}
+
+DataNodeInfo ParseDataNodeInfo(const InfoMap& info) {
+  Fields f(info);
+  DataNodeInfo d;
+
+  ServerFields server = ParseServerFields(f);
+  d.server_kind = server.kind;
+  d.version = std::move(server.version);
+  d.mode = std::move(server.mode);
+  d.run_id = f.Str("run_id");
+  d.uptime_in_seconds = f.Int("uptime_in_seconds");
+  d.tcp_port = f.Port("tcp_port");
+
+  if (std::optional<std::string> role = f.Str("role")) {
+    if (*role == "master" || *role == "primary") {
+      d.role = Role::kPrimary;
+    } else if (*role == "slave" || *role == "replica") {
+      d.role = Role::kReplica;
+    }
+  }
+  d.master_host = f.Str("master_host");
+  d.master_port = f.Port("master_port");
+  if (std::optional<std::string> link = f.Str("master_link_status")) {
+    if (*link == "up") {
+      d.master_link_up = true;
+    } else if (*link == "down") {
+      d.master_link_up = false;
+    }
+  }
+  d.master_last_io_seconds_ago = f.Int("master_last_io_seconds_ago");
+  d.master_sync_in_progress = f.Bool("master_sync_in_progress");
+  d.master_sync_total_bytes = f.Int("master_sync_total_bytes");
+  d.master_sync_read_bytes = f.Int("master_sync_read_bytes");
+  d.master_sync_left_bytes = f.Int("master_sync_left_bytes");
+  d.master_sync_perc = f.Double("master_sync_perc");
+  d.master_sync_last_io_seconds_ago = f.Int("master_sync_last_io_seconds_ago");
+  d.master_link_down_since_seconds = f.Int("master_link_down_since_seconds");
+  d.slave_read_repl_offset = f.Int("slave_read_repl_offset");
+  d.slave_repl_offset = f.Int("slave_repl_offset");
+  d.slave_priority =
+      Fields::Or(f.Int("slave_priority"), f.Int("replica_priority"));
+  d.slave_read_only =
+      Fields::Or(f.Bool("slave_read_only"), f.Bool("replica_read_only"));
+  d.replica_announced = f.Bool("replica_announced");
+  d.connected_slaves = f.Int("connected_slaves");
+  d.min_slaves_good_slaves = f.Int("min_slaves_good_slaves");
+  d.master_failover_state = f.Str("master_failover_state");
+  d.master_replid = f.Str("master_replid");
+  d.master_replid2 = f.Str("master_replid2");
+  d.master_repl_offset = f.Int("master_repl_offset");
+  d.second_repl_offset = f.Int("second_repl_offset");
+  d.repl_backlog_active = f.Bool("repl_backlog_active");
+  d.repl_backlog_size = f.Int("repl_backlog_size");
+  d.repl_backlog_first_byte_offset = f.Int("repl_backlog_first_byte_offset");
+  d.repl_backlog_histlen = f.Int("repl_backlog_histlen");
+
+  d.loading = f.Bool("loading");
+  d.async_loading = f.Bool("async_loading");
+  d.loading_loaded_perc = f.Double("loading_loaded_perc");
+  d.loading_eta_seconds = f.Int("loading_eta_seconds");
+  d.aof_enabled = f.Bool("aof_enabled");
+  d.rdb_last_save_time = f.Int("rdb_last_save_time");
+  d.rdb_changes_since_last_save = f.Int("rdb_changes_since_last_save");
+  d.rdb_bgsave_in_progress = f.Bool("rdb_bgsave_in_progress");
+  d.aof_rewrite_in_progress = f.Bool("aof_rewrite_in_progress");
+  d.rdb_last_bgsave_status = f.Str("rdb_last_bgsave_status");
+
+  d.sync_full = f.Int("sync_full");
+  d.sync_partial_ok = f.Int("sync_partial_ok");
+  d.sync_partial_err = f.Int("sync_partial_err");
+  d.total_commands_processed = f.Int("total_commands_processed");
+  d.instantaneous_ops_per_sec = f.Int("instantaneous_ops_per_sec");
+
+  d.used_memory = f.Int("used_memory");
+  d.maxmemory = f.Int("maxmemory");
+
+  for (const auto& [key, value] : info.fields) {
+    if (key.empty()) continue;
+    if (key[0] == 's' || key[0] == 'r') {
+      std::optional<int> n = IndexSuffix(key, "slave");
+      if (!n) n = IndexSuffix(key, "replica");
+      if (n) {
+        if (std::optional<ReplicaLine> r = ParseReplicaLine(*n, value)) {
+          d.replicas.push_back(std::move(*r));
+        }
+      }
+    } else if (key[0] == 'd') {
+      if (std::optional<int> n = IndexSuffix(key, "db")) {
+        if (std::optional<KeyspaceDb> db = ParseKeyspaceLine(*n, value)) {
+          d.keyspace.push_back(*db);
+        }
+      }
+    }
+  }
+  // Keys of the map sort as strings ("slave10" < "slave2"): order by number.
+  std::sort(d.replicas.begin(), d.replicas.end(),
+            [](const ReplicaLine& a, const ReplicaLine& b) {
+              return a.index < b.index;
+            });
+  std::sort(d.keyspace.begin(), d.keyspace.end(),
+            [](const KeyspaceDb& a, const KeyspaceDb& b) {
+              return a.index < b.index;
+            });
+
+  d.keyspace_section_present = info.HasSection("Keyspace");
+  if (d.keyspace_section_present || !d.keyspace.empty()) {
+    int64_t total = 0;
+    for (const KeyspaceDb& db : d.keyspace)
+      total = SaturatingAdd(total, db.keys);
+    d.total_keys = total;
+  }
+  return d;
+}
+
+std::optional<SentinelInfoGroup> ParseSentinelInfoGroup(
+    std::string_view value) {
+  static constexpr std::string_view kName = "name=";
+  if (value.substr(0, kName.size()) != kName) return std::nullopt;
+  SentinelInfoGroup g;
+  // Search the fixed markers from the right, each left of the one found before.
+  std::string_view rest = value;
+  auto take =
+      [&rest](std::string_view marker) -> std::optional<std::string_view> {
+    size_t pos = rest.rfind(marker);
+    if (pos == std::string_view::npos || pos < kName.size())
+      return std::nullopt;
+    std::string_view v = UpToComma(rest.substr(pos + marker.size()));
+    rest = rest.substr(0, pos);
+    return v;
+  };
+  std::optional<std::string_view> sentinels = take(",sentinels=");
+  std::optional<std::string_view> slaves = take(",slaves=");
+  std::optional<std::string_view> address = take(",address=");
+  std::optional<std::string_view> status = take(",status=");
+  if (!status) return std::nullopt;
+  g.name = std::string(rest.substr(kName.size()));
+  g.status = std::string(*status);
+  if (address) {
+    g.address = std::string(*address);
+    if (auto hp = SplitHostPort(*address)) {
+      g.host = std::move(hp->first);
+      g.port = hp->second;
+    }
+  }
+  if (slaves) g.slaves = ParseInt64(*slaves);
+  if (sentinels) g.sentinels = ParseInt64(*sentinels);
+  return g;
+}
+
+SentinelInfo ParseSentinelInfo(std::string_view info_text) {
+  return ParseSentinelInfo(ParseInfo(info_text));
+}
+
+SentinelInfo ParseSentinelInfo(const InfoMap& info) {
+  Fields f(info);
+  SentinelInfo s;
+  ServerFields server = ParseServerFields(f);
+  s.server_kind = server.kind;
+  s.version = std::move(server.version);
+  s.mode = std::move(server.mode);
+  s.run_id = f.Str("run_id");
+  s.uptime_in_seconds = f.Int("uptime_in_seconds");
+  s.tcp_port = f.Port("tcp_port");
+
+  s.sentinel_masters = f.Int("sentinel_masters");
+  s.tilt = f.Bool("sentinel_tilt");
+  s.tilt_since_seconds = f.Int("sentinel_tilt_since_seconds");
+  s.total_tilt = f.Int("sentinel_total_tilt");
+  s.running_scripts = f.Int("sentinel_running_scripts");
+  s.scripts_queue_length = f.Int("sentinel_scripts_queue_length");
+  s.simulate_failure_flags = f.Int("sentinel_simulate_failure_flags");
+
+  for (const auto& [key, value] : info.fields) {
+    std::optional<int> n = IndexSuffix(key, "master");
+    if (!n) continue;
+    if (std::optional<SentinelInfoGroup> g = ParseSentinelInfoGroup(value)) {
+      g->index = *n;
+      s.groups.push_back(std::move(*g));
+    }
+  }
+  std::sort(s.groups.begin(), s.groups.end(),
+            [](const SentinelInfoGroup& a, const SentinelInfoGroup& b) {
+              return a.index < b.index;
+            });
+  return s;
+}
+
+}  // namespace redis_ha::parse
