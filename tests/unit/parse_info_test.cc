@@ -156,7 +156,7 @@ TEST(ParseInfoTest, EmbeddedNulBytes) {
 
 // ---------------------------------------------------------------- numbers
 
-TEST(NumberTest, ParseInt64) {
+TEST(InfoNumberTest, ParseInt64) {
   EXPECT_EQ(ParseInt64("0"), 0);
   EXPECT_EQ(ParseInt64("-1"), -1);
   EXPECT_EQ(ParseInt64("183813"), 183813);
@@ -173,7 +173,7 @@ TEST(NumberTest, ParseInt64) {
   }
 }
 
-TEST(NumberTest, ParseDouble) {
+TEST(InfoNumberTest, ParseDouble) {
   EXPECT_DOUBLE_EQ(*ParseDouble("62.22"), 62.22);
   EXPECT_DOUBLE_EQ(*ParseDouble("-0.00"), 0.0);
   EXPECT_DOUBLE_EQ(*ParseDouble("100"), 100.0);
@@ -183,7 +183,7 @@ TEST(NumberTest, ParseDouble) {
   }
 }
 
-TEST(NumberTest, ParsePort) {
+TEST(InfoNumberTest, ParsePort) {
   EXPECT_EQ(ParsePort("0"), 0);
   EXPECT_EQ(ParsePort("6379"), 6379);
   EXPECT_EQ(ParsePort("65535"), 65535);
@@ -830,21 +830,21 @@ void CheckPrefixesAreConsistent(const std::string& file) {
   }
 }
 
-TEST(RobustnessTest, PrefixesOfEveryDataNodeCapture) {
+TEST(InfoRobustnessTest, PrefixesOfEveryDataNodeCapture) {
   for (const std::string& file : DataNodeCaptures()) {
     SCOPED_TRACE(file);
     CheckPrefixesAreConsistent(file);
   }
 }
 
-TEST(RobustnessTest, PrefixesOfEverySentinelCapture) {
+TEST(InfoRobustnessTest, PrefixesOfEverySentinelCapture) {
   for (const std::string& file : SentinelCaptures()) {
     SCOPED_TRACE(file);
     CheckPrefixesAreConsistent(file);
   }
 }
 
-TEST(RobustnessTest, PrefixesGiveSanePartialResults) {
+TEST(InfoRobustnessTest, PrefixesGiveSanePartialResults) {
   std::string text = Load("redis7_primary_info.txt");
   // Cut right after the replication section's slave0 line: the role and the
   // replica are known, the keyspace is not.
@@ -859,7 +859,7 @@ TEST(RobustnessTest, PrefixesGiveSanePartialResults) {
   EXPECT_EQ(d.total_keys, std::nullopt);
 }
 
-TEST(RobustnessTest, RandomGarbage) {
+TEST(InfoRobustnessTest, RandomGarbage) {
   std::mt19937 rng(12345);
   std::uniform_int_distribution<int> byte(0, 255);
   std::uniform_int_distribution<int> len(0, 600);
@@ -873,7 +873,7 @@ TEST(RobustnessTest, RandomGarbage) {
   }
 }
 
-TEST(RobustnessTest, RandomGarbageFromInfoAlphabet) {
+TEST(InfoRobustnessTest, RandomGarbageFromInfoAlphabet) {
   // Garbage made of the characters INFO uses hits the parsers' branches harder.
   const std::string alphabet = "slavedbmstr0123456789:=,#\r\n -[]_kyexpio";
   std::mt19937 rng(54321);
@@ -893,7 +893,7 @@ TEST(RobustnessTest, RandomGarbageFromInfoAlphabet) {
   }
 }
 
-TEST(RobustnessTest, MutatedCaptures) {
+TEST(InfoRobustnessTest, MutatedCaptures) {
   // Flip bytes of a real capture at random positions.
   std::string text = Load("redis7_primary_info.txt");
   std::mt19937 rng(7);
@@ -907,7 +907,7 @@ TEST(RobustnessTest, MutatedCaptures) {
   }
 }
 
-TEST(RobustnessTest, VeryLongLinesAndManyLines) {
+TEST(InfoRobustnessTest, VeryLongLinesAndManyLines) {
   std::string long_value(1 << 20, '9');
   DataNodeInfo d =
       ParseDataNodeInfo("master_repl_offset:" + long_value + "\r\n");
