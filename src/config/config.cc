@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <functional>
+#include <set>
 #include <sstream>
 
 #include "util/duration.h"
@@ -159,7 +160,7 @@ Status LoadAuthYaml(const YAML::Node& node, const std::string& file, const std::
   return Status::Ok();
 }
 
-Status LoadYaml(const std::string& file, Config& c) {
+Status LoadYaml(const std::string& file, Config& c, std::set<std::string>& set_keys) {
   YAML::Node root;
   try {
     root = YAML::LoadFile(file);
@@ -247,6 +248,7 @@ Status LoadYaml(const std::string& file, Config& c) {
           }
           if (!v.IsScalar()) return ConfigError(where, "must be a single value");
           if (Status s = o->set(c, v.as<std::string>(), where); !s) return s;
+          set_keys.insert(key);
         }
       }
       return Status::Ok();
@@ -387,8 +389,9 @@ Result<Loaded> LoadConfig(const std::vector<std::string>& args) {
   for (const auto& [name, value] : flags) {
     if (name == "config") c.config_file = value;
   }
+  std::set<std::string> set_keys;
   if (!c.config_file.empty()) {
-    if (Status s = LoadYaml(c.config_file, c); !s) return s.error();
+    if (Status s = LoadYaml(c.config_file, c, set_keys); !s) return s.error();
   }
   bool flag_seeds = false;
   for (const auto& [name, value] : flags) {
@@ -398,6 +401,10 @@ Result<Loaded> LoadConfig(const std::vector<std::string>& args) {
       flag_seeds = true;
     }
     if (Status s = FindOption(name)->set(c, value, "--" + name); !s) return s.error();
+    set_keys.insert(name);
+  }
+  if (!set_keys.count("poll.timeout") && c.poll_timeout > c.poll_interval) {
+    c.poll_timeout = c.poll_interval;  // the default never exceeds a short interval
   }
   if (c.poll_timeout > c.poll_interval) {
     return MakeError(ErrorKind::kConfig, "--poll.timeout (" + FormatDuration(c.poll_timeout) +

@@ -12,6 +12,10 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
+// Rounds in one cycle: the steady state needs one; a Sentinel discovered in round 1
+// needs a full poll (round 2) and its groups' details (round 3).
+constexpr int kMaxRounds = 4;
+
 // CONFIG GET is refreshed this often (and whenever a node restarts or reconnects).
 constexpr std::chrono::seconds kConfigRefresh{30};
 
@@ -151,7 +155,7 @@ model::SnapshotPtr Poller::Cycle() {
     bool with_config = false;
   };
 
-  for (int round = 0; round < 3 && !stop.stop_requested(); ++round) {
+  for (int round = 0; round < kMaxRounds && !stop.stop_requested(); ++round) {
     std::vector<redis::Request> requests;
     std::vector<Plan> plans;
     // Sentinels: all of them in the first round, new ones later; details of groups

@@ -7,7 +7,7 @@
 //   them from then on. Targets no Sentinel has listed for `kRetention` are forgotten.
 // - One cycle sends each server its commands pipelined in one write, all servers at once,
 //   each bounded by --poll.timeout. A target first discovered during a cycle is polled in
-//   a follow-up round of the same cycle (at most two), so a new group is complete at once.
+//   a follow-up round of the same cycle (at most three), so a new group is complete at once.
 // - A cycle that overruns the interval is counted and the next one starts when it ends;
 //   cycles never stack. `Trigger()` starts the next cycle at once (Sentinel events).
 // - Each cycle's snapshot is assessed and published; `Latest()` never blocks on a cycle.

@@ -143,6 +143,7 @@ void Connection::Close() {
   out_pos_ = 0;
   replies_.clear();
   awaiting_auth_reply_ = false;
+  eof_ = false;
   bytes_in_partial_reply_ = 0;
 }
 
@@ -226,7 +227,9 @@ short Connection::Events() const {
   switch (state_) {
     case State::kClosed: return 0;
     case State::kConnecting: return POLLOUT;
-    case State::kReady: return static_cast<short>(POLLIN | (out_pos_ < out_.size() ? POLLOUT : 0));
+    case State::kReady:
+      if (eof_) return 0;
+      return static_cast<short>(POLLIN | (out_pos_ < out_.size() ? POLLOUT : 0));
   }
   return 0;
 }
@@ -252,7 +255,7 @@ Status Connection::HandleEvents(short revents) {
   if (revents & (POLLIN | POLLHUP | POLLERR)) {
     if (Status s = ReadAvailable(); !s) return s;
   }
-  if (state_ == State::kReady && out_pos_ < out_.size()) {
+  if (state_ == State::kReady && !eof_ && out_pos_ < out_.size()) {
     if (Status s = Flush(); !s) return s;
   }
   return Status::Ok();
@@ -289,7 +292,8 @@ Status Connection::ReadAvailable() {
   for (;;) {
     long n = ReadSome(buf, sizeof(buf));
     if (n == 0) {
-      return Fail(ErrorKind::kProtocol, "connection closed by " + endpoint_.ToString());
+      eof_ = true;  // the owner decides: complete replies first, else an error
+      break;
     }
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) break;

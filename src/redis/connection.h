@@ -88,6 +88,9 @@ class Connection {
   bool HasReply() const { return !replies_.empty(); }
   Reply PopReply();
   size_t PendingReplies() const { return replies_.size(); }
+  // The peer closed the connection; replies decoded before that are still available.
+  // The owner takes them and then calls Close().
+  bool eof() const { return eof_; }
 
   // Bytes sent and received since construction (for the benchmark and load metrics).
   uint64_t bytes_sent() const { return bytes_sent_; }
@@ -122,6 +125,7 @@ class Connection {
   size_t out_pos_ = 0;
   std::deque<Reply> replies_;
   bool awaiting_auth_reply_ = false;
+  bool eof_ = false;
   size_t bytes_in_partial_reply_ = 0;
   uint64_t bytes_sent_ = 0;
   uint64_t bytes_received_ = 0;

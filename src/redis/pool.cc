@@ -29,6 +29,8 @@ std::vector<Response> ConnectionPool::Execute(const std::vector<Request>& reques
   std::vector<Response> responses(requests.size());
   std::vector<Connection*> conns(requests.size(), nullptr);
   std::vector<bool> pending(requests.size(), false);
+  std::vector<bool> may_retry(requests.size(), false);
+  std::vector<uint64_t> received_at_start(requests.size(), 0);
 
   for (size_t i = 0; i < requests.size(); ++i) {
     bool reconnected = false;
@@ -42,6 +44,10 @@ std::vector<Response> ConnectionPool::Execute(const std::vector<Request>& reques
     for (const auto& cmd : requests[i].commands) c.Queue(cmd);
     conns[i] = &c;
     pending[i] = true;
+    // A reused connection the server closed while idle (restart, idle timeout) fails
+    // before any byte of this request comes back: that is retried once on a new one.
+    may_retry[i] = !reconnected;
+    received_at_start[i] = c.bytes_received();
   }
 
   std::vector<pollfd> fds;
@@ -77,7 +83,25 @@ std::vector<Response> ConnectionPool::Execute(const std::vector<Request>& reques
       if (fds[k].revents == 0) continue;
       size_t i = index[k];
       Connection& c = *conns[i];
-      if (Status s = c.HandleEvents(fds[k].revents); !s) {
+      Status s = c.HandleEvents(fds[k].revents);
+      if (s && c.eof() && c.PendingReplies() < requests[i].commands.size()) {
+        s = MakeError(ErrorKind::kProtocol,
+                      "connection closed by " + requests[i].endpoint.ToString());
+        c.Close();
+      }
+      if (!s) {
+        if (may_retry[i] && s.error().kind == ErrorKind::kProtocol &&
+            c.bytes_received() == received_at_start[i]) {
+          may_retry[i] = false;
+          responses[i].reconnected = true;
+          if (Status again = c.BeginConnect(); again) {
+            for (const auto& cmd : requests[i].commands) c.Queue(cmd);
+            received_at_start[i] = c.bytes_received();
+            continue;
+          } else {
+            s = again;
+          }
+        }
         responses[i].status = s;
         pending[i] = false;
         continue;
@@ -86,6 +110,7 @@ std::vector<Response> ConnectionPool::Execute(const std::vector<Request>& reques
         auto& r = responses[i];
         r.replies.reserve(requests[i].commands.size());
         while (c.HasReply()) r.replies.push_back(c.PopReply());
+        if (c.eof()) c.Close();
         r.round_trip = Clock::now() - start;
         if (std::any_of(r.replies.begin(), r.replies.end(), IsAuthError)) {
           const auto& bad = *std::find_if(r.replies.begin(), r.replies.end(), IsAuthError);

@@ -177,11 +177,21 @@ bool PortIsFree(int port) {
 
 Result<Reply> RunCommand(const std::string& host, int port,
                          const std::vector<std::string>& args,
-                         std::chrono::milliseconds timeout) {
+                         std::chrono::milliseconds timeout,
+                         const std::string& password) {
   if (args.empty())
     return MakeError(ErrorKind::kConfig, "RunCommand: no arguments");
   auto c = Connect(host, port, timeout);
   if (!c.ok()) return c.error();
+  if (!password.empty()) {
+    AppendArgv(c->get(), {"AUTH", password});
+    void* raw = nullptr;
+    if (redisGetReply(c->get(), &raw) != REDIS_OK || raw == nullptr) {
+      return ContextError(c->get(), host + ":" + std::to_string(port) + " AUTH",
+                          /*connecting=*/false);
+    }
+    ReplyPtr auth(static_cast<redisReply*>(raw));
+  }
   AppendArgv(c->get(), args);
   void* raw = nullptr;
   if (redisGetReply(c->get(), &raw) != REDIS_OK || raw == nullptr) {
@@ -319,7 +329,7 @@ Status Server::Restart(std::chrono::milliseconds deadline) {
 
 Result<Reply> Server::Command(const std::vector<std::string>& args,
                               std::chrono::milliseconds timeout) const {
-  return RunCommand(kHost, port_, args, timeout);
+  return RunCommand(kHost, port_, args, timeout, password_);
 }
 
 Result<std::string> Server::Info(const std::string& section,
@@ -464,6 +474,10 @@ std::vector<std::string> Lab::RedisConfig() const {
           (options_.diskless_sync ? "yes" : "no"),
   };
   if (!options_.persistence) c.push_back("rdb-del-sync-files yes");
+  if (!options_.password.empty()) {
+    c.push_back("requirepass " + options_.password);
+    c.push_back("masterauth " + options_.password);
+  }
   c.insert(c.end(), options_.extra_redis_config.begin(),
            options_.extra_redis_config.end());
   return c;
@@ -479,6 +493,9 @@ std::vector<std::string> Lab::SentinelConfig() const {
                 std::to_string(options_.down_after.count()));
     c.push_back("sentinel failover-timeout " + g.name + " " +
                 std::to_string(options_.failover_timeout.count()));
+    if (!options_.password.empty()) {
+      c.push_back("sentinel auth-pass " + g.name + " " + options_.password);
+    }
   }
   c.insert(c.end(), options_.extra_sentinel_config.begin(),
            options_.extra_sentinel_config.end());
@@ -489,6 +506,7 @@ Result<std::unique_ptr<Server>> Lab::StartServer(
     ServerKind kind, const std::string& name, std::vector<std::string> config) {
   auto server = std::make_unique<Server>(kind, FreePort(), dir_ / name,
                                          std::move(config));
+  if (kind == ServerKind::kRedis) server->set_password(options_.password);
   for (int attempt = 1;; ++attempt) {
     if (server->port() <= 0)
       return MakeError(ErrorKind::kIo, "no free port for " + name);
@@ -788,6 +806,10 @@ Status Lab::WriteKeys(const std::string& group, int n,
   if (!c.ok()) return c.error();
   constexpr int kChunk = 1000;
   int commands = 0;
+  if (!options_.password.empty()) {
+    AppendArgv(c->get(), {"AUTH", options_.password});
+    ++commands;
+  }
   for (int start = 0; start < n; start += kChunk) {
     std::vector<std::string> args = {"MSET"};
     for (int i = start; i < std::min(n, start + kChunk); ++i) {

@@ -41,9 +41,11 @@ bool PortIsFree(int port);
 // One command on a fresh connection with a connect+read timeout (so a paused
 // server cannot hang the caller). Errors: kConnect, kTimeout, kProtocol (EOF).
 // An error *reply* is a successful Result holding a kError Reply.
+// With a non-empty `password`, AUTH is sent first.
 Result<redis::Reply> RunCommand(const std::string& host, int port,
                                 const std::vector<std::string>& args,
-                                std::chrono::milliseconds timeout = 2s);
+                                std::chrono::milliseconds timeout = 2s,
+                                const std::string& password = "");
 
 // "key:value" lines of an INFO text: the value of `key`, or "" if absent.
 std::string InfoField(const std::string& info, const std::string& key);
@@ -94,6 +96,10 @@ class Server {
   // Stop() if running, then Start() with the same port, dir and config file.
   // Without persistence a data node comes back empty.
   Status Restart(std::chrono::milliseconds deadline = 10s);
+  // Password sent with AUTH before every command of Command()/Info() (data nodes of a
+  // lab started with LabOptions::password).
+  void set_password(std::string password) { password_ = std::move(password); }
+
   // SIGSTOP / SIGCONT (the server keeps its socket: connects succeed, replies
   // never come).
   bool Pause() { return process_.Pause(); }
@@ -125,6 +131,7 @@ class Server {
   std::filesystem::path dir_;
   std::vector<std::string> config_;
   bool config_written_ = false;
+  std::string password_;
   Process process_;
 };
 
@@ -152,6 +159,9 @@ struct LabOptions {
       extra_redis_config;  // lines appended to every data node
   std::vector<std::string>
       extra_sentinel_config;  // lines appended to every Sentinel
+  // Non-empty: data nodes get requirepass + masterauth, Sentinels auth-pass for every
+  // group, and the lab's own commands to data nodes authenticate.
+  std::string password;
   // Empty: a fresh mkdtemp under $TMPDIR (or /tmp), removed by the destructor.
   // Given: used as is (created if missing) and never removed.
   std::filesystem::path base_dir;

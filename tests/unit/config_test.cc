@@ -127,6 +127,12 @@ TEST_F(ConfigTest, YamlFileWithNestedKeysGroupsAndAddressMap) {
   unsetenv("OTHER_PW");
 }
 
+TEST_F(ConfigTest, DefaultTimeoutFollowsAShortInterval) {
+  auto r = LoadConfig({"--sentinel", "a:1", "--poll.interval", "200ms"});
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->config.poll_timeout, milliseconds(200));
+}
+
 TEST_F(ConfigTest, FlagsOverrideTheFile) {
   std::string file = Write("c.yml", "sentinels: [\"10.0.0.1:26379\"]\npoll:\n  interval: 2s\n");
   auto r = LoadConfig({"--config", file, "--poll.interval", "3s", "--sentinel", "h:1"});

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <thread>
 
 #include "support/fake_server.h"
 
@@ -12,6 +13,14 @@ namespace {
 
 using redis_ha::testing::FakeServer;
 using namespace std::chrono_literals;
+
+bool WaitForConnections(const FakeServer& s, int n) {
+  for (int i = 0; i < 200; ++i) {
+    if (s.connections() >= n) return true;
+    std::this_thread::sleep_for(5ms);
+  }
+  return false;
+}
 
 Request Req(const FakeServer& s, std::vector<std::vector<std::string>> cmds,
             Credentials creds = {}) {
@@ -38,6 +47,23 @@ TEST(PoolTest, PipelinesCommandsAndReusesTheConnection) {
     EXPECT_EQ(r[0].reconnected, i == 0);
   }
   EXPECT_EQ(server.connections(), 1);
+}
+
+TEST(PoolTest, AnIdleConnectionClosedByTheServerIsReplacedOnce) {
+  FakeServer server([](int fd, const std::atomic<bool>& stop) {
+    FakeServer::ReadCommands(fd, 1, stop);
+    FakeServer::SendAll(fd, "+PONG\r\n");
+    // returning closes this connection while the client holds it idle
+  });
+  ConnectionPool pool;
+  auto first = pool.Execute({Req(server, {{"PING"}})}, 1000ms);
+  ASSERT_TRUE(first[0].status.ok());
+  ASSERT_TRUE(WaitForConnections(server, 1));
+  auto second = pool.Execute({Req(server, {{"PING"}})}, 1000ms);
+  ASSERT_TRUE(second[0].status.ok()) << second[0].status.error().message;
+  EXPECT_EQ(second[0].replies[0].str, "PONG");
+  EXPECT_TRUE(second[0].reconnected);
+  EXPECT_EQ(server.connections(), 2);
 }
 
 TEST(PoolTest, AReplyOneByteAtATimeIsReassembled) {

@@ -1,0 +1,405 @@
+// The core exporter against a real lab: discovery from one seed, the /metrics contract,
+// failures of single targets, a black-hole target, a Sentinel-driven failover, HTTP,
+// signals, config errors and secrets.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "lab/lab.h"
+#include "support/exporter_process.h"
+#include "support/fake_server.h"
+#include "support/metrics_text.h"
+
+namespace redis_ha {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::ExporterProcess;
+using testing::Sample;
+using testing::Select;
+using testing::Value;
+namespace fs = std::filesystem;
+
+fs::path TempDir(const std::string& name) {
+  fs::path p = fs::temp_directory_path() / ("rha-it-" + std::to_string(::getpid()) + "-" + name);
+  fs::create_directories(p);
+  return p;
+}
+
+std::string RunCapture(const std::string& cmd, int* status) {
+  std::string out;
+  FILE* f = ::popen(cmd.c_str(), "r");
+  if (f == nullptr) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), f)) > 0) out.append(buf, n);
+  *status = ::pclose(f);
+  return out;
+}
+
+bool Is(const std::optional<double>& v, double want) { return v && *v == want; }
+
+// One lab + one exporter shared by the read-only tests of this suite.
+class CoreTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    lab::LabOptions o;
+    lab_ = new lab::Lab(o);
+    ASSERT_TRUE(lab_->Start().ok());
+    ASSERT_TRUE(lab_->WriteKeys("mymaster", 100).ok());
+    exporter_ = new ExporterProcess(
+        EXPORTER_BINARY,
+        {"--sentinel", lab_->sentinels()[0]->address(), "--poll.interval", "250ms"},
+        TempDir("core") / "exporter.log");
+    Status s = exporter_->Start();
+    ASSERT_TRUE(s.ok()) << s.error().message;
+  }
+  static void TearDownTestSuite() {
+    delete exporter_;
+    delete lab_;
+  }
+  static lab::Lab* lab_;
+  static ExporterProcess* exporter_;
+};
+lab::Lab* CoreTest::lab_ = nullptr;
+ExporterProcess* CoreTest::exporter_ = nullptr;
+
+TEST_F(CoreTest, DiscoversEverythingFromOneSeedAndServesTheContract) {
+  const std::string g = "mymaster";
+  const std::string primary = lab_->primary().address();
+  std::vector<std::string> replicas, sentinels;
+  for (auto* r : lab_->replicas()) replicas.push_back(r->address());
+  for (auto* s : lab_->sentinels()) sentinels.push_back(s->address());
+
+  // Everything discovered, and the replicas caught up with the 100 keys.
+  ASSERT_TRUE(exporter_->WaitForMetrics(
+      [&](const std::vector<Sample>& m) {
+        for (const auto& s : sentinels) {
+          if (!Is(Value(m, "redis_ha_sentinel_up", {{"sentinel", s}}), 1)) return false;
+        }
+        for (const auto& n : replicas) {
+          if (!Is(Value(m, "redis_ha_node_keys", {{"node", n}}), 100)) return false;
+          if (!Is(Value(m, "redis_ha_replica_lag_bytes", {{"node", n}}), 0)) return false;
+        }
+        return Is(Value(m, "redis_ha_node_keys", {{"node", primary}}), 100);
+      },
+      15s))
+      << exporter_->Log();
+
+  auto m = exporter_->Scrape();
+  for (const auto& s : sentinels) {
+    std::map<std::string, std::string> l = {{"group", g}, {"sentinel", s}};
+    EXPECT_TRUE(Is(Value(m, "redis_ha_sentinel_tilt", {{"sentinel", s}}), 0));
+    EXPECT_TRUE(Is(Value(m, "redis_ha_sentinel_ckquorum_ok", l), 1));
+    EXPECT_TRUE(Is(Value(m, "redis_ha_sentinel_usable_sentinels", l), 3));
+    EXPECT_TRUE(Is(Value(m, "redis_ha_sentinel_quorum", l), 2));
+    EXPECT_TRUE(Is(Value(m, "redis_ha_sentinel_known_sentinels", l), 3));
+    EXPECT_TRUE(Is(Value(m, "redis_ha_sentinel_known_replicas", l), 2));
+    EXPECT_TRUE(Is(Value(m, "redis_ha_sentinel_down_after_seconds", l), 5));
+    EXPECT_TRUE(Is(Value(m, "redis_ha_sentinel_failover_timeout_seconds", l), 60));
+    EXPECT_TRUE(Value(m, "redis_ha_sentinel_config_epoch", l).has_value());
+    for (const char* f : {"s_down", "o_down", "disconnected", "failover_in_progress",
+                          "master_reboot"}) {
+      auto fl = l;
+      fl["flag"] = f;
+      EXPECT_TRUE(Is(Value(m, "redis_ha_sentinel_primary_flag", fl), 0)) << f;
+    }
+    auto info = Select(m, "redis_ha_sentinel_primary_info", l);
+    ASSERT_EQ(info.size(), 1u);
+    EXPECT_EQ(info[0].labels["address"], primary);
+  }
+  std::map<std::string, std::string> pl = {{"group", g}, {"node", primary}};
+  EXPECT_TRUE(Is(Value(m, "redis_ha_node_up", pl), 1));
+  EXPECT_TRUE(Is(Value(m, "redis_ha_node_is_primary", pl), 1));
+  EXPECT_TRUE(Is(Value(m, "redis_ha_node_loading", pl), 0));
+  EXPECT_TRUE(Is(Value(m, "redis_ha_node_connected_replicas", pl), 2));
+  EXPECT_GT(*Value(m, "redis_ha_node_uptime_seconds", pl), -1);
+  EXPECT_GT(*Value(m, "redis_ha_node_repl_offset_bytes", pl), 0);
+  EXPECT_TRUE(Select(m, "redis_ha_replica_link_up", pl).empty()) << "replica-only series";
+  for (const auto& n : replicas) {
+    std::map<std::string, std::string> l = {{"group", g}, {"node", n}};
+    EXPECT_TRUE(Is(Value(m, "redis_ha_node_is_primary", l), 0));
+    EXPECT_TRUE(Is(Value(m, "redis_ha_replica_link_up", l), 1));
+    EXPECT_TRUE(Is(Value(m, "redis_ha_replica_sync_in_progress", l), 0));
+    EXPECT_TRUE(Is(Value(m, "redis_ha_replica_priority", l), 100));
+    EXPECT_EQ(Value(m, "redis_ha_node_repl_offset_bytes", l),
+              Value(m, "redis_ha_node_repl_offset_bytes", pl));
+  }
+  auto info = Select(m, "redis_ha_node_info", pl);
+  ASSERT_EQ(info.size(), 1u);
+  EXPECT_EQ(info[0].labels["server"], "redis");
+  EXPECT_FALSE(info[0].labels["version"].empty());
+  EXPECT_TRUE(Is(Value(m, "redis_ha_exporter_build_info"), 1) ||
+              Select(m, "redis_ha_exporter_build_info").size() == 1);
+  EXPECT_GT(*Value(m, "redis_ha_exporter_poll_duration_seconds_count"), 0);
+  EXPECT_EQ(Select(m, "redis_ha_exporter_poll_errors_total").size(), 10u);
+  EXPECT_GT(*Value(m, "redis_ha_exporter_last_poll_timestamp_seconds", {{"group", g}}), 1e9);
+  // One connection per server: 3 data nodes + 3 Sentinels.
+  EXPECT_TRUE(Is(Value(m, "redis_ha_exporter_connections"), 6));
+}
+
+TEST_F(CoreTest, PromtoolCheckMetricsIsClean) {
+  auto r = exporter_->Get("/metrics");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_NE(r.headers["content-type"].find("text/plain"), std::string::npos);
+  fs::path f = TempDir("promtool") / "metrics.txt";
+  std::ofstream(f) << r.body;
+  int status = 0;
+  std::string out = RunCapture("promtool check metrics < " + f.string() + " 2>&1", &status);
+  EXPECT_EQ(status, 0) << out;
+  EXPECT_EQ(out, "") << out;
+  EXPECT_NE(r.body.find("from the background poll"), std::string::npos);
+}
+
+TEST_F(CoreTest, ApiAndHttpBasics) {
+  auto r = exporter_->Get("/api/v1/groups");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.headers["content-type"], "application/json");
+  EXPECT_NE(r.body.find("\"name\":\"mymaster\""), std::string::npos);
+  EXPECT_NE(r.body.find(lab_->primary().address()), std::string::npos);
+  EXPECT_NE(r.body.find("\"sentinel_views\""), std::string::npos);
+  EXPECT_EQ(exporter_->Get("/healthz").status, 200);
+  EXPECT_EQ(exporter_->Get("/nope").status, 404);
+  EXPECT_EQ(testing::HttpRequest(exporter_->port(), "DELETE", "/metrics").status, 405);
+  EXPECT_EQ(testing::HttpRequest(exporter_->port(), "HEAD", "/healthz").status, 200);
+  EXPECT_EQ(testing::HttpRequest(exporter_->port(), "GET", "/-/reload").status, 405);
+  EXPECT_EQ(testing::HttpRequest(exporter_->port(), "POST", "/-/reload").status, 200);
+  EXPECT_TRUE(lab::WaitFor([&] { return exporter_->Log().find("configuration reloaded") !=
+                                        std::string::npos; },
+                           5s));
+  EXPECT_EQ(exporter_->Get("/healthz").status, 200);
+}
+
+// Destructive scenarios get a lab of their own.
+class CoreFaultTest : public ::testing::Test {
+ protected:
+  void StartLab(lab::LabOptions o = {}) {
+    lab_ = std::make_unique<lab::Lab>(o);
+    ASSERT_TRUE(lab_->Start().ok());
+  }
+  void StartExporter(std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {"--sentinel", lab_->sentinels()[0]->address(),
+                                     "--poll.interval", "250ms", "--poll.timeout", "200ms"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    exporter_ = std::make_unique<ExporterProcess>(
+        EXPORTER_BINARY, args,
+        TempDir(::testing::UnitTest::GetInstance()->current_test_info()->name()) /
+            "exporter.log");
+    Status s = exporter_->Start();
+    ASSERT_TRUE(s.ok()) << s.error().message;
+  }
+  void TearDown() override {
+    if (HasFailure() && exporter_) std::cerr << "exporter log:\n" << exporter_->Log();
+    exporter_.reset();
+    lab_.reset();
+  }
+  bool AllUp(const std::vector<Sample>& m) {
+    for (auto* s : lab_->sentinels()) {
+      if (!Is(Value(m, "redis_ha_sentinel_up", {{"sentinel", s->address()}}), 1)) return false;
+    }
+    for (auto* n : lab_->data_nodes()) {
+      if (!Is(Value(m, "redis_ha_node_up", {{"node", n->address()}}), 1)) return false;
+    }
+    return true;
+  }
+  std::unique_ptr<lab::Lab> lab_;
+  std::unique_ptr<ExporterProcess> exporter_;
+};
+
+TEST_F(CoreFaultTest, StoppedReplicaIsDownAndNothingElseIs) {
+  StartLab();
+  StartExporter();
+  ASSERT_TRUE(exporter_->WaitForMetrics([&](auto& m) { return AllUp(m); }, 10s));
+  lab::Server* victim = lab_->replicas()[0];
+  victim->Kill();
+  ASSERT_TRUE(exporter_->WaitForMetrics(
+      [&](auto& m) { return Is(Value(m, "redis_ha_node_up", {{"node", victim->address()}}), 0); },
+      10s));
+  auto m = exporter_->Scrape();
+  // Its series are still there (NaN), the others are up.
+  auto keys = Value(m, "redis_ha_node_keys", {{"node", victim->address()}});
+  ASSERT_TRUE(keys.has_value());
+  EXPECT_TRUE(std::isnan(*keys));
+  EXPECT_TRUE(Is(Value(m, "redis_ha_node_up", {{"node", lab_->primary().address()}}), 1));
+  EXPECT_TRUE(Is(Value(m, "redis_ha_node_up", {{"node", lab_->replicas()[1]->address()}}), 1));
+  for (auto* s : lab_->sentinels()) {
+    EXPECT_TRUE(Is(Value(m, "redis_ha_sentinel_up", {{"sentinel", s->address()}}), 1));
+  }
+  EXPECT_GT(*Value(m, "redis_ha_exporter_poll_errors_total", {{"kind", "node"},
+                                                               {"reason", "connect"}}),
+            0);
+  // It comes back.
+  ASSERT_TRUE(victim->Start().ok());
+  ASSERT_TRUE(exporter_->WaitForMetrics(
+      [&](auto& m) { return Is(Value(m, "redis_ha_node_up", {{"node", victim->address()}}), 1); },
+      10s));
+}
+
+TEST_F(CoreFaultTest, StoppedSentinelIsDownAndTheRestKeepPolling) {
+  StartLab();
+  StartExporter();
+  ASSERT_TRUE(exporter_->WaitForMetrics([&](auto& m) { return AllUp(m); }, 10s));
+  // Stop the seed itself: the exporter must keep polling the Sentinels it discovered.
+  lab::Server* seed = lab_->sentinels()[0];
+  seed->Kill();
+  ASSERT_TRUE(exporter_->WaitForMetrics(
+      [&](auto& m) { return Is(Value(m, "redis_ha_sentinel_up", {{"sentinel", seed->address()}}), 0); },
+      10s));
+  double cycles = *Value(exporter_->Scrape(), "redis_ha_exporter_poll_cycles_total");
+  ASSERT_TRUE(exporter_->WaitForMetrics(
+      [&](auto& m) { return *Value(m, "redis_ha_exporter_poll_cycles_total") > cycles + 2; }, 10s));
+  auto m = exporter_->Scrape();
+  EXPECT_TRUE(Is(Value(m, "redis_ha_sentinel_up", {{"sentinel", lab_->sentinels()[1]->address()}}), 1));
+  EXPECT_TRUE(Is(Value(m, "redis_ha_sentinel_up", {{"sentinel", lab_->sentinels()[2]->address()}}), 1));
+  // The down Sentinel's group series stay present (NaN), the others keep their values.
+  auto q = Value(m, "redis_ha_sentinel_quorum", {{"sentinel", seed->address()}});
+  ASSERT_TRUE(q.has_value());
+  EXPECT_TRUE(std::isnan(*q));
+  EXPECT_TRUE(Is(Value(m, "redis_ha_sentinel_quorum", {{"sentinel", lab_->sentinels()[1]->address()}}), 2));
+  for (auto* n : lab_->data_nodes()) {
+    EXPECT_TRUE(Is(Value(m, "redis_ha_node_up", {{"node", n->address()}}), 1));
+  }
+}
+
+TEST_F(CoreFaultTest, BlackHoleTargetDoesNotDelayTheCycleBeyondItsDeadline) {
+  StartLab();
+  // A peer that accepts connections and never answers, put in place of one replica
+  // through the address map.
+  testing::FakeServer hole([](int, const std::atomic<bool>& stop) {
+    testing::FakeServer::WaitForStop(stop);
+  });
+  fs::path cfg = TempDir("blackhole") / "config.yml";
+  std::ofstream(cfg) << "address-map:\n  \"" << lab_->replicas()[0]->address() << "\": \""
+                     << hole.address() << "\"\n";
+  // Interval 1s, timeout 200ms: a cycle must end within its deadline, well before the tick.
+  exporter_ = std::make_unique<ExporterProcess>(
+      EXPORTER_BINARY,
+      std::vector<std::string>{"--config", cfg.string(), "--sentinel",
+                               lab_->sentinels()[0]->address(), "--poll.interval", "1s",
+                               "--poll.timeout", "200ms"},
+      TempDir("blackhole") / "exporter.log");
+  ASSERT_TRUE(exporter_->Start().ok());
+  ASSERT_TRUE(exporter_->WaitForMetrics(
+      [&](auto& m) {
+        return Is(Value(m, "redis_ha_node_up", {{"node", hole.address()}}), 0) &&
+               Is(Value(m, "redis_ha_node_up", {{"node", lab_->primary().address()}}), 1) &&
+               *Value(m, "redis_ha_exporter_poll_cycles_total") >= 4;
+      },
+      15s));
+  auto m = exporter_->Scrape();
+  EXPECT_GT(*Value(m, "redis_ha_exporter_poll_errors_total", {{"kind", "node"},
+                                                               {"reason", "timeout"}}),
+            0);
+  EXPECT_TRUE(Is(Value(m, "redis_ha_exporter_poll_overruns_total"), 0));
+  // Every cycle fits in the 0.5 s bucket: the hole cost at most its 200 ms deadline (times
+  // the follow-up rounds a first cycle may need), never the whole interval.
+  EXPECT_EQ(Value(m, "redis_ha_exporter_poll_duration_seconds_bucket", {{"le", "0.5"}}),
+            Value(m, "redis_ha_exporter_poll_duration_seconds_count"));
+  EXPECT_TRUE(Is(Value(m, "redis_ha_node_up", {{"node", lab_->replicas()[1]->address()}}), 1));
+}
+
+TEST_F(CoreFaultTest, SentinelFailoverIsFollowed) {
+  StartLab();
+  StartExporter();
+  ASSERT_TRUE(exporter_->WaitForMetrics([&](auto& m) { return AllUp(m); }, 10s));
+  const std::string old_primary = lab_->primary().address();
+  auto r = lab_->SentinelCommand({"SENTINEL", "FAILOVER", "mymaster"});
+  ASSERT_TRUE(r.ok());
+  ASSERT_FALSE(r->is_error()) << r->str;
+  ASSERT_TRUE(lab_->WaitForFailover("mymaster", old_primary, 30s).ok());
+  const std::string new_primary = lab_->CurrentPrimary("mymaster");
+  ASSERT_NE(new_primary, old_primary);
+  ASSERT_TRUE(exporter_->WaitForMetrics(
+      [&](auto& m) {
+        for (auto& s : Select(m, "redis_ha_sentinel_primary_info")) {
+          if (s.labels["address"] != new_primary) return false;
+        }
+        return Is(Value(m, "redis_ha_node_is_primary", {{"node", new_primary}}), 1) &&
+               Is(Value(m, "redis_ha_node_is_primary", {{"node", old_primary}}), 0) &&
+               Is(Value(m, "redis_ha_replica_link_up", {{"node", old_primary}}), 1);
+      },
+      30s));
+  auto m = exporter_->Scrape();
+  // The new primary no longer has replica-only series; the old one has them.
+  EXPECT_TRUE(Select(m, "redis_ha_replica_link_up", {{"node", new_primary}}).empty());
+}
+
+TEST_F(CoreFaultTest, WrongPasswordIsAnAuthErrorAndNeverShown) {
+  lab::LabOptions o;
+  o.password = "right-secret-1";
+  StartLab(o);
+  setenv("REDIS_HA_REDIS_PASSWORD", "wrong-secret-2", 1);
+  StartExporter();
+  unsetenv("REDIS_HA_REDIS_PASSWORD");
+  ASSERT_TRUE(exporter_->WaitForMetrics(
+      [&](auto& m) {
+        auto v = Value(m, "redis_ha_exporter_poll_errors_total", {{"kind", "node"},
+                                                                   {"reason", "auth"}});
+        return v && *v >= 3;
+      },
+      10s));
+  auto m = exporter_->Scrape();
+  EXPECT_TRUE(Is(Value(m, "redis_ha_node_up", {{"node", lab_->primary().address()}}), 0));
+  EXPECT_TRUE(Is(Value(m, "redis_ha_sentinel_up", {{"sentinel", lab_->sentinels()[0]->address()}}), 1));
+  for (const std::string& body : {exporter_->Get("/metrics").body,
+                                  exporter_->Get("/api/v1/groups").body, exporter_->Log()}) {
+    EXPECT_EQ(body.find("wrong-secret-2"), std::string::npos);
+    EXPECT_EQ(body.find("right-secret-1"), std::string::npos);
+  }
+}
+
+TEST_F(CoreFaultTest, RightPasswordFromAFileWorks) {
+  lab::LabOptions o;
+  o.password = "right-secret-3";
+  StartLab(o);
+  fs::path pw = TempDir("pwfile") / "pw";
+  std::ofstream(pw) << "right-secret-3\n";
+  StartExporter({"--redis.password-file", pw.string()});
+  ASSERT_TRUE(exporter_->WaitForMetrics([&](auto& m) { return AllUp(m); }, 10s));
+  EXPECT_EQ(exporter_->Get("/metrics").body.find("right-secret-3"), std::string::npos);
+}
+
+TEST(ExporterProcessTest, SigtermStopsPromptly) {
+  ExporterProcess e(EXPORTER_BINARY, {"--sentinel", "127.0.0.1:1"}, TempDir("sigterm") / "log");
+  ASSERT_TRUE(e.Start().ok());
+  // Unreachable seed: serving up=0, not fatal.
+  ASSERT_TRUE(e.WaitForMetrics(
+      [](auto& m) { return Is(Value(m, "redis_ha_sentinel_up", {{"sentinel", "127.0.0.1:1"}}), 0); },
+      5s));
+  ASSERT_TRUE(e.process().Signal(SIGTERM));
+  ASSERT_TRUE(e.process().Wait(3s));
+  EXPECT_EQ(e.process().exit_code(), 0);
+}
+
+TEST(ExporterProcessTest, BadConfigExitsTwoNamingTheField) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string want;
+  } cases[] = {
+      {{"--poll.interval", "soon", "--sentinel", "a:1"}, "--poll.interval"},
+      {{"--nope"}, "--nope"},
+      {{}, "--sentinel"},
+      {{"--sentinel", "a:1", "--redis.password", "x"}, "not accepted"},
+  };
+  for (const auto& c : cases) {
+    std::string cmd = std::string(EXPORTER_BINARY);
+    for (const auto& a : c.args) cmd += " '" + a + "'";
+    int status = 0;
+    std::string out = RunCapture(cmd + " 2>&1", &status);
+    EXPECT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 2) << cmd;
+    EXPECT_NE(out.find(c.want), std::string::npos) << out;
+  }
+  int status = 0;
+  std::string help = RunCapture(std::string(EXPORTER_BINARY) + " --help", &status);
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_NE(help.find("--poll.interval"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace redis_ha
