@@ -1,16 +1,31 @@
 // Assess: pure functions from a group's snapshot (and the history carried in it) to the
-// risks, factors, readiness and blockers published with it.
+// risks, factors and derived gauges published with it. docs/risks.md states every rule.
 //
 // Thread-safety: pure functions.
 #ifndef REDIS_HA_ASSESS_ASSESS_H_
 #define REDIS_HA_ASSESS_ASSESS_H_
+
+#include <chrono>
+#include <cstdint>
 
 #include "assess/assessment.h"
 #include "model/snapshot.h"
 
 namespace redis_ha::assess {
 
-GroupAssessment Assess(const model::GroupSnapshot& group);
+struct AssessOptions {
+  double key_drop_fraction = 0.5;  // "far fewer keys": below this fraction
+  std::chrono::milliseconds wipe_hold{std::chrono::minutes(10)};
+  int64_t max_lag_bytes = 1 << 20;  // a healthy replica lags at most this much
+};
+
+GroupAssessment Assess(const model::GroupSnapshot& group, const AssessOptions& options);
+
+// The replica's lag behind the group primary in bytes, when both offsets are known.
+std::optional<int64_t> LagBytes(const model::GroupSnapshot& group, const model::NodeState& node);
+
+// True when `node` replicates from the group's primary (by dialled or announced address).
+bool ReplicatesFromPrimary(const model::GroupSnapshot& group, const model::NodeState& node);
 
 }  // namespace redis_ha::assess
 

@@ -78,6 +78,37 @@ const std::vector<Option>& Table() {
          c.max_reply_bytes = n;
          return Status::Ok();
        }},
+      {{"risk.key-drop-fraction", "FRACTION", "0.5",
+        "A replica whose keys fall below this fraction of what it held is wiped; a primary "
+        "below this fraction of a replica's keys holds far fewer."},
+       [](Config& c, const std::string& v, const std::string& where) -> Status {
+         char* end = nullptr;
+         double d = std::strtod(v.c_str(), &end);
+         if (v.empty() || end != v.c_str() + v.size() || !(d > 0 && d < 1)) {
+           return ConfigError(where, "'" + v + "' is not a fraction between 0 and 1");
+         }
+         c.key_drop_fraction = d;
+         return Status::Ok();
+       }},
+      {{"risk.wipe-hold", "DURATION", "10m",
+        "How long replica_wiped stays raised after a wipe (and how long after a primary "
+        "restart a collapse is blamed on it)."},
+       DurationSetter(&Config::wipe_hold)},
+      {{"risk.rtt-window", "DURATION", "5m",
+        "Window of primary round trips and stalls compared with down-after-milliseconds."},
+       DurationSetter(&Config::rtt_window)},
+      {{"replica.max-lag-bytes", "BYTES", "1048576",
+        "A healthy replica (and an eligible failover candidate, unless the gate request says "
+        "otherwise) lags the primary by at most this many bytes."},
+       [](Config& c, const std::string& v, const std::string& where) -> Status {
+         int64_t n = 0;
+         auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+         if (ec != std::errc() || p != v.data() + v.size() || n < 0) {
+           return ConfigError(where, "'" + v + "' is not a byte count >= 0");
+         }
+         c.max_lag_bytes = n;
+         return Status::Ok();
+       }},
       {{"web.listen-address", "[HOST]:PORT", ":9479",
         "Address to serve /metrics, the gate, the API and the status page on."},
        [](Config& c, const std::string& v, const std::string& where) -> Status {

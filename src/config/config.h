@@ -50,6 +50,11 @@ struct Config {
   std::string log_level = "info";
   std::string log_format = "logfmt";
   int64_t max_reply_bytes = 64 << 20;
+  // Risk engine (docs/risks.md).
+  double key_drop_fraction = 0.5;
+  std::chrono::milliseconds wipe_hold{std::chrono::minutes(10)};
+  std::chrono::milliseconds rtt_window{std::chrono::minutes(5)};
+  int64_t max_lag_bytes = 1 << 20;
   AuthConfig sentinel_auth;
   AuthConfig redis_auth;
   std::vector<GroupConfig> groups;  // empty: watch every group the Sentinels know

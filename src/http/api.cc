@@ -1,5 +1,7 @@
 #include "http/api.h"
 
+#include <cmath>
+
 #include "util/json.h"
 
 namespace redis_ha::http {
@@ -76,10 +78,45 @@ void WriteNode(JsonWriter& w, const model::GroupSnapshot& g, const model::NodeSt
   w.Field("repl_backlog_size", n.repl_backlog_size);
   w.Field("aof_enabled", n.aof_enabled).Field("config_save", n.config_save);
   w.Field("min_replicas_to_write", n.config_min_replicas_to_write);
-  auto c = g.node_counters.find(n.address);
-  w.Field("restarts", c == g.node_counters.end() ? uint64_t{0} : c->second.restarts);
+  const auto* h = g.history.Node(n.address);
+  w.Field("restarts", h ? h->restarts : uint64_t{0});
+  w.Field("dataset_wipes", h ? h->wipes : uint64_t{0});
   w.Field("round_trip_seconds", std::chrono::duration<double>(n.round_trip).count());
   w.EndObject();
+}
+
+template <size_t N>
+void WriteRisk(JsonWriter& w, const char* key, const assess::Risk<N>& risk,
+               const std::array<assess::FactorInfo, N>& infos) {
+  w.Key(key).BeginObject();
+  w.Field("level", static_cast<int>(risk.level)).Field("level_name", assess::LevelName(risk.level));
+  w.Key("factors").BeginArray();
+  for (size_t i = 0; i < N; ++i) {
+    w.BeginObject().Field("factor", infos[i].name).Field("active", risk.factors[i].active);
+    w.Field("level", static_cast<int>(infos[i].level)).Field("meaning", infos[i].meaning);
+    w.Field("reason", risk.factors[i].reason).EndObject();
+  }
+  w.EndArray().EndObject();
+}
+
+void WriteAssessment(JsonWriter& w, const model::GroupSnapshot& g) {
+  const auto& a = g.assessment;
+  w.Field("primaries", a.primaries).Field("primary_views", a.primary_views);
+  WriteRisk(w, "split_brain", a.split_brain, assess::SplitBrainFactors());
+  WriteRisk(w, "empty_primary", a.empty_primary, assess::EmptyPrimaryFactors());
+  w.Key("checks_unavailable").BeginArray();
+  for (size_t i = 0; i < assess::kCheckCount; ++i) {
+    if (a.check_unavailable[i]) w.String(assess::CheckName(static_cast<assess::Check>(i)));
+  }
+  w.EndArray();
+  w.Field("healthy_replicas", a.healthy_replicas);
+  w.Key("backlog_headroom_seconds");
+  if (!a.backlog_headroom_seconds) w.Null();
+  else if (std::isinf(*a.backlog_headroom_seconds)) w.String("+Inf");
+  else w.Number(*a.backlog_headroom_seconds);
+  w.Field("primary_write_rate_bytes_per_second", g.history.primary_write_rate_bytes_per_second);
+  w.Field("primary_rtt_p99_seconds", g.history.primary_rtt_p99_seconds);
+  w.Field("primary_max_stall_seconds", g.history.primary_max_stall_seconds);
 }
 
 }  // namespace
@@ -103,12 +140,11 @@ std::string GroupsJson(const model::Snapshot& s) {
     w.BeginObject().Field("name", name).Field("primary", g.primary);
     w.Field("observed", g.observed);
     w.Field("last_success_at", model::ToUnixSeconds(g.last_success_at));
-    w.Field("failovers", g.failovers);
+    w.Field("failovers", g.history.failovers);
     w.Key("last_failover_at");
-    if (g.last_failover_at) w.Number(model::ToUnixSeconds(*g.last_failover_at));
+    if (g.history.last_failover_at) w.Number(model::ToUnixSeconds(*g.history.last_failover_at));
     else w.Null();
-    w.Field("primaries", g.assessment.primaries);
-    w.Field("primary_views", g.assessment.primary_views);
+    WriteAssessment(w, g);
     w.Key("sentinel_views").BeginArray();
     for (const auto& v : g.views) WriteView(w, v);
     w.EndArray();
@@ -116,6 +152,12 @@ std::string GroupsJson(const model::Snapshot& s) {
     for (const auto& n : g.nodes) WriteNode(w, g, n);
     w.EndArray();
     w.EndObject();
+  }
+  w.EndArray();
+  w.Key("recent_events").BeginArray();
+  for (const auto& e : s.recent_events) {
+    w.BeginObject().Field("at", model::ToUnixSeconds(e.at)).Field("sentinel", e.sentinel);
+    w.Field("group", e.group).Field("event", e.event).Field("detail", e.detail).EndObject();
   }
   w.EndArray();
   w.EndObject();

@@ -8,6 +8,8 @@
 #include <limits>
 #include <sstream>
 
+#include "assess/assessment.h"
+
 namespace redis_ha::metrics {
 
 namespace {
@@ -232,6 +234,123 @@ void NodeFamilies(const model::Snapshot& s, Families& out) {
   }
 }
 
+void RiskFamilies(const model::Snapshot& s, Families& out) {
+  auto& sb = out.Gauge("redis_ha_split_brain_risk",
+                       std::string("Split-brain risk: 0 none, 1 latent, 2 imminent, 3 active")
+                           + kPolled);
+  auto& ep = out.Gauge("redis_ha_empty_primary_risk",
+                       std::string("Empty-primary risk: 0 none, 1 latent, 2 imminent, 3 active")
+                           + kPolled);
+  auto& sbf = out.Gauge("redis_ha_split_brain_risk_factor",
+                        std::string("1 while the split-brain factor holds (docs/risks.md)") +
+                            kPolled);
+  auto& epf = out.Gauge("redis_ha_empty_primary_risk_factor",
+                        std::string("1 while the empty-primary factor holds (docs/risks.md)") +
+                            kPolled);
+  auto& prim = out.Gauge("redis_ha_group_primaries",
+                         std::string("Reachable data nodes of the group reporting role master")
+                             + kPolled);
+  auto& views = out.Gauge("redis_ha_group_primary_views",
+                          std::string("Distinct primaries named by the group's reachable "
+                                      "Sentinels") + kPolled);
+  auto& unavailable = out.Gauge("redis_ha_check_unavailable",
+                                std::string("1 when a check could not be made (CONFIG GET denied "
+                                            "or renamed)") + kPolled);
+  auto& healthy = out.Gauge("redis_ha_group_healthy_replicas",
+                            std::string("Replicas with link up, not syncing or loading, "
+                                        "priority above 0 and lag within "
+                                        "--replica.max-lag-bytes") + kPolled);
+  auto& headroom = out.Gauge("redis_ha_replication_backlog_headroom_seconds",
+                             std::string("repl-backlog-size over the primary's write rate: how "
+                                         "long a replica may be cut off and still partially "
+                                         "resync (+Inf without writes)") + kPolled);
+  auto& rate = out.Gauge("redis_ha_primary_write_rate_bytes_per_second",
+                         std::string("Smoothed growth of the primary's replication offset") +
+                             kPolled);
+  auto& p99 = out.Gauge("redis_ha_primary_round_trip_p99_seconds",
+                        std::string("p99 of the exporter's poll round trips to the primary over "
+                                    "--risk.rtt-window") + kPolled);
+  auto& stall = out.Gauge("redis_ha_primary_max_stall_seconds",
+                          std::string("Longest time the primary went without answering, beyond "
+                                      "one poll interval, over --risk.rtt-window") + kPolled);
+  auto& failovers = out.Counter("redis_ha_failovers_total",
+                                std::string("Changes of the primary named by the Sentinel "
+                                            "majority") + kPolled);
+  auto& last_fo = out.Gauge("redis_ha_group_last_failover_timestamp_seconds",
+                            std::string("When the exporter last saw the primary change (0: "
+                                        "never)") + kPolled);
+  auto& restarts = out.Counter("redis_ha_node_restarts_total",
+                               std::string("Restarts of the node: run id changed or uptime went "
+                                           "back") + kPolled);
+  auto& wipes = out.Counter("redis_ha_dataset_wipes_total",
+                            std::string("Times a replica's dataset collapsed after a full sync "
+                                        "from a restarted primary") + kPolled);
+  for (const auto& [name, g] : s.groups) {
+    const auto& a = g.assessment;
+    Labels gl = {{"group", name}};
+    Families::Set(sb, gl, static_cast<double>(a.split_brain.level));
+    Families::Set(ep, gl, static_cast<double>(a.empty_primary.level));
+    for (size_t i = 0; i < assess::kSplitBrainFactorCount; ++i) {
+      Families::Set(sbf, {{"group", name}, {"factor", assess::SplitBrainFactors()[i].name}},
+                    Bool(a.split_brain.factors[i].active));
+    }
+    for (size_t i = 0; i < assess::kEmptyPrimaryFactorCount; ++i) {
+      Families::Set(epf, {{"group", name}, {"factor", assess::EmptyPrimaryFactors()[i].name}},
+                    Bool(a.empty_primary.factors[i].active));
+    }
+    Families::Set(prim, gl, a.primaries);
+    Families::Set(views, gl, a.primary_views);
+    for (size_t i = 0; i < assess::kCheckCount; ++i) {
+      Families::Set(unavailable,
+                    {{"group", name}, {"check", assess::CheckName(static_cast<assess::Check>(i))}},
+                    Bool(a.check_unavailable[i]));
+    }
+    Families::Set(healthy, gl, a.healthy_replicas);
+    Families::Set(headroom, gl, Or(a.backlog_headroom_seconds));
+    Families::Set(rate, gl, Or(g.history.primary_write_rate_bytes_per_second));
+    Families::Set(p99, gl, Or(g.history.primary_rtt_p99_seconds));
+    Families::Set(stall, gl, Or(g.history.primary_max_stall_seconds));
+    Families::Set(failovers, gl, static_cast<double>(g.history.failovers));
+    Families::Set(last_fo, gl,
+                  g.history.last_failover_at ? model::ToUnixSeconds(*g.history.last_failover_at)
+                                             : 0);
+    for (const auto& n : g.nodes) {
+      const auto* h = g.history.Node(n.address);
+      Labels nl = {{"group", name}, {"node", n.address}};
+      Families::Set(restarts, nl, h ? static_cast<double>(h->restarts) : 0);
+      Families::Set(wipes, nl, h ? static_cast<double>(h->wipes) : 0);
+    }
+  }
+}
+
+void EventFamilies(const model::Snapshot& s, Families& out) {
+  auto& events = out.Counter("redis_ha_sentinel_events_total",
+                             "Sentinel pub/sub events received, by group (empty for events "
+                             "without one, such as +tilt) and event");
+  std::map<model::EventKey, uint64_t> all;
+  for (const auto& [name, g] : s.groups) {
+    for (const auto& v : g.views) {
+      for (const char* e : model::kCountedEvents) {
+        std::string ev = e;
+        if (ev == "+tilt" || ev == "-tilt") continue;
+        all[model::EventKey{name, v.sentinel, ev}] = 0;
+      }
+    }
+  }
+  for (const auto& st : s.sentinels) {
+    all[model::EventKey{"", st.address, "+tilt"}] = 0;
+    all[model::EventKey{"", st.address, "-tilt"}] = 0;
+  }
+  for (const auto& [key, count] : s.event_counts) {
+    if (!key.group.empty() && s.groups.count(key.group) == 0) continue;  // unwatched group
+    all[key] = count;
+  }
+  for (const auto& [key, count] : all) {
+    Families::Set(events, {{"group", key.group}, {"sentinel", key.sentinel}, {"event", key.event}},
+                  static_cast<double>(count));
+  }
+}
+
 void ExporterFamilies(const model::Snapshot& s, Families& out) {
   auto& build = out.Gauge("redis_ha_exporter_build_info",
                           "redis_ha_exporter version; always 1");
@@ -288,6 +407,8 @@ std::vector<MetricFamily> BuildFamilies(const model::Snapshot& snapshot) {
   SentinelFamilies(snapshot, out);
   ViewFamilies(snapshot, out);
   NodeFamilies(snapshot, out);
+  RiskFamilies(snapshot, out);
+  EventFamilies(snapshot, out);
   ExporterFamilies(snapshot, out);
   return out.Take();
 }

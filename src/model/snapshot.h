@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "assess/assessment.h"
+#include "model/history.h"
 
 namespace redis_ha::model {
 
@@ -191,12 +192,6 @@ struct SentinelState {
   bool seed = false;
 };
 
-// Cumulative per-node history counters, carried from cycle to cycle.
-struct NodeCounters {
-  uint64_t restarts = 0;
-  uint64_t dataset_wipes = 0;
-};
-
 struct GroupSnapshot {
   std::string name;
   std::vector<SentinelView> views;  // one per known Sentinel, sorted by address
@@ -206,9 +201,7 @@ struct GroupSnapshot {
   bool observed = false;        // at least one Sentinel answered for the group this cycle
   SysTime observed_at{};        // when this cycle observed the group
   SysTime last_success_at{};    // last cycle in which it was observed (may be older)
-  uint64_t failovers = 0;       // the majority primary changed (cumulative)
-  std::optional<SysTime> last_failover_at;
-  std::map<std::string, NodeCounters> node_counters;  // by node address
+  GroupHistory history;         // restarts, wipes, failovers, windows (see history.h)
   assess::GroupAssessment assessment;
 
   const NodeState* FindNode(const std::string& address) const;
@@ -236,6 +229,27 @@ struct ExporterStats {
   size_t open_connections = 0;
 };
 
+// One Sentinel pub/sub event, as received.
+struct SentinelEventRecord {
+  SysTime at{};
+  std::string sentinel;
+  std::string group;  // "" for events without a group (+tilt, -tilt)
+  std::string event;
+  std::string detail;  // the payload
+};
+
+// Events counted per (group, sentinel, event) of the fixed set; see kCountedEvents.
+struct EventKey {
+  std::string group;
+  std::string sentinel;
+  std::string event;
+  friend auto operator<=>(const EventKey&, const EventKey&) = default;
+};
+inline constexpr std::array<const char*, 12> kCountedEvents = {
+    "+sdown", "-sdown", "+odown", "-odown", "+switch-master", "+failover-end",
+    "+failover-end-for-timeout", "-failover-abort-no-good-slave", "+tilt", "-tilt", "+reboot",
+    "+try-failover"};
+
 struct Snapshot {
   uint64_t cycle = 0;
   SysTime taken_at{};
@@ -243,6 +257,8 @@ struct Snapshot {
   std::vector<SentinelState> sentinels;  // sorted by address
   std::map<std::string, GroupSnapshot> groups;
   ExporterStats stats;
+  std::map<EventKey, uint64_t> event_counts;       // cumulative
+  std::vector<SentinelEventRecord> recent_events;  // newest last, bounded
 
   const GroupSnapshot* FindGroup(const std::string& name) const;
   const SentinelState* FindSentinel(const std::string& address) const;

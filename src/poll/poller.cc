@@ -44,15 +44,19 @@ Poller::Poller(Config config) : config_(std::move(config)), pool_(redis::Limits{
     rec.seed = true;
   }
   latest_ = std::make_shared<model::Snapshot>();
+  events_ = std::make_unique<EventSubscriber>([this] { Trigger(); });
 }
 
 Poller::~Poller() { Stop(); }
 
 void Poller::Start() {
+  events_->Start();
+  events_started_ = true;
   thread_ = std::jthread([this](std::stop_token stop) { Run(stop); });
 }
 
 void Poller::Stop() {
+  events_->Stop();
   if (thread_.joinable()) {
     thread_.request_stop();
     wake_.notify_all();
@@ -127,6 +131,23 @@ void Poller::ApplyPendingConfig() {
     it = config_.WatchesGroup(it->first) ? std::next(it) : groups_.erase(it);
   }
   log::Info("configuration reloaded", {{"sentinels", std::to_string(config_.sentinels.size())}});
+}
+
+model::HistoryOptions Poller::HistoryOptionsFromConfig() const {
+  model::HistoryOptions o;
+  o.key_drop_fraction = config_.key_drop_fraction;
+  o.wipe_hold = config_.wipe_hold;
+  o.rtt_window = config_.rtt_window;
+  o.poll_interval = config_.poll_interval;
+  return o;
+}
+
+assess::AssessOptions Poller::AssessOptionsFromConfig() const {
+  assess::AssessOptions o;
+  o.key_drop_fraction = config_.key_drop_fraction;
+  o.wipe_hold = config_.wipe_hold;
+  o.max_lag_bytes = config_.max_lag_bytes;
+  return o;
 }
 
 void Poller::CountError(const std::string& kind, ErrorKind reason) {
@@ -234,17 +255,10 @@ model::SnapshotPtr Poller::Cycle() {
         } else {
           n.up = true;
           if (rec != nullptr) {
-            bool restarted =
-                (!rec->last_run_id.empty() && !n.run_id.empty() && n.run_id != rec->last_run_id) ||
-                (rec->last_uptime && n.uptime_seconds && *n.uptime_seconds < *rec->last_uptime);
-            if (restarted) {
-              for (auto& [gname, grec] : groups_) {
-                if (grec.nodes.count(p.address)) ++grec.counters[p.address].restarts;
-              }
-              log::Info("node restarted", {{"node", p.address}, {"run_id", n.run_id}});
-            }
+            // A restarted node is re-read at once (history counts the restart).
+            const bool restarted =
+                !rec->last_run_id.empty() && !n.run_id.empty() && n.run_id != rec->last_run_id;
             rec->last_run_id = n.run_id;
-            rec->last_uptime = n.uptime_seconds;
             if (p.with_config) {
               std::vector<redis::Reply> cfg(resp.replies.begin() + 1, resp.replies.end());
               ObserveConfig(cfg, n);
@@ -361,6 +375,8 @@ model::SnapshotPtr Poller::Cycle() {
   for (auto& [addr, st] : cs.sentinels) snap->sentinels.push_back(st);
 
   const auto now = SteadyClock::now();
+  const auto history_options = HistoryOptionsFromConfig();
+  const auto assess_options = AssessOptionsFromConfig();
   for (auto& [gname, grec] : groups_) {
     model::GroupSnapshot g;
     g.name = gname;
@@ -399,21 +415,12 @@ model::SnapshotPtr Poller::Cycle() {
     g.observed = !votes.empty();
     if (g.observed) {
       grec.last_success_at = now_sys;
-      if (!grec.majority_primary.empty() && g.primary != grec.majority_primary) {
-        ++grec.failovers;
-        grec.last_failover_at = now_sys;
-        log::Info("failover observed", {{"group", gname},
-                                        {"from", grec.majority_primary},
-                                        {"to", g.primary}});
-      }
-      grec.majority_primary = g.primary;
+      grec.last_primary = g.primary;
     } else {
-      g.primary = grec.majority_primary;  // last known
+      g.primary = grec.last_primary;  // last known
     }
     g.observed_at = now_sys;
     g.last_success_at = grec.last_success_at;
-    g.failovers = grec.failovers;
-    g.last_failover_at = grec.last_failover_at;
     for (auto& [naddr, nrec] : grec.nodes) {
       auto it = cs.nodes.find(naddr);
       if (it == cs.nodes.end()) continue;  // discovered in the last round: next cycle
@@ -421,9 +428,11 @@ model::SnapshotPtr Poller::Cycle() {
       n.announced = nrec.announced;
       n.sentinel_role = naddr == g.primary ? model::Role::kPrimary : model::Role::kReplica;
       g.nodes.push_back(std::move(n));
-      g.node_counters[naddr] = grec.counters[naddr];
     }
-    g.assessment = assess::Assess(g);
+    grec.history.set_options(history_options);
+    grec.history.Update(g, now_sys);
+    g.history = grec.history.Summary();
+    g.assessment = assess::Assess(g, assess_options);
     snap->groups.emplace(gname, std::move(g));
   }
 
@@ -433,7 +442,7 @@ model::SnapshotPtr Poller::Cycle() {
     auto& grec = it->second;
     for (auto nit = grec.nodes.begin(); nit != grec.nodes.end();) {
       if (now - nit->second.last_listed > kRetention) {
-        grec.counters.erase(nit->first);
+        grec.history.Forget(nit->first);
         nit = grec.nodes.erase(nit);
       } else {
         keep.insert(nit->second.endpoint);
@@ -455,6 +464,14 @@ model::SnapshotPtr Poller::Cycle() {
     }
   }
   pool_.Retain(keep);
+  if (events_started_) {
+    std::vector<EventSubscriber::Target> targets;
+    for (const auto& [addr, rec] : sentinels_) {
+      targets.push_back({rec.endpoint,
+                         config_.SentinelCredentials(rec.groups.empty() ? "" : rec.groups.front())});
+    }
+    events_->SetSentinels(std::move(targets));
+  }
 
   const auto elapsed = SteadyClock::now() - cycle_start;
   ++stats_.cycles;
@@ -468,6 +485,7 @@ model::SnapshotPtr Poller::Cycle() {
     }
   }
   snap->cycle_duration = elapsed;
+  events_->Fill(*snap);
   snap->stats = stats_;
   model::SnapshotPtr out = snap;
   Publish(out);

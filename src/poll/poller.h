@@ -31,7 +31,10 @@
 #include <vector>
 
 #include "config/config.h"
+#include "assess/assess.h"
+#include "model/history.h"
 #include "model/snapshot.h"
+#include "poll/subscriber.h"
 #include "redis/pool.h"
 
 namespace redis_ha::poll {
@@ -45,7 +48,7 @@ class Poller {
   Poller(const Poller&) = delete;
   Poller& operator=(const Poller&) = delete;
 
-  // Starts the background loop.
+  // Starts the background loop and the Sentinel event subscriber.
   void Start();
   // Stops it; returns within about one --poll.timeout.
   void Stop();
@@ -76,18 +79,15 @@ class Poller {
     std::string announced;
     std::chrono::steady_clock::time_point last_listed{};
     std::string last_run_id;
-    std::optional<int64_t> last_uptime;
     uint64_t cycles_since_config = 1u << 30;  // CONFIG GET is refreshed every N cycles
     model::NodeState last_config;             // last CONFIG GET results
   };
   struct GroupRecord {
     std::map<std::string, NodeRecord> nodes;  // by dialled address
     std::chrono::steady_clock::time_point last_listed{};
-    std::string majority_primary;
-    uint64_t failovers = 0;
-    std::optional<model::SysTime> last_failover_at;
+    std::string last_primary;  // the majority's primary when last observed
     model::SysTime last_success_at{};
-    std::map<std::string, model::NodeCounters> counters;
+    model::HistoryState history;
   };
   struct CycleState;
 
@@ -96,6 +96,12 @@ class Poller {
   void Publish(model::SnapshotPtr snapshot);
   void ApplyPendingConfig();
   void CountError(const std::string& kind, ErrorKind reason);
+  model::HistoryOptions HistoryOptionsFromConfig() const;
+  assess::AssessOptions AssessOptionsFromConfig() const;
+
+  // Sentinel events (its own thread); created by the constructor, started by Start().
+  std::unique_ptr<EventSubscriber> events_;
+  bool events_started_ = false;
 
   // Poll thread state.
   Config config_;

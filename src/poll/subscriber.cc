@@ -1,0 +1,165 @@
+#include "poll/subscriber.h"
+
+#include <poll.h>
+
+#include <algorithm>
+
+#include "parse/sentinel.h"
+#include "util/log.h"
+
+namespace redis_ha::poll {
+
+namespace {
+using SteadyClock = std::chrono::steady_clock;
+constexpr std::chrono::milliseconds kMaxBackoff{5000};
+constexpr std::chrono::milliseconds kTick{100};
+
+bool IsCounted(const std::string& event) {
+  return std::find(model::kCountedEvents.begin(), model::kCountedEvents.end(), event) !=
+         model::kCountedEvents.end();
+}
+
+bool IsUrgent(const std::string& event) {
+  return event == "+switch-master" || event == "+sdown" || event == "+odown" ||
+         event == "-odown" || event == "+failover-end" || event == "+tilt" ||
+         event == "+failover-state-reconf-slaves";
+}
+}  // namespace
+
+EventSubscriber::EventSubscriber(std::function<void()> on_urgent)
+    : on_urgent_(std::move(on_urgent)) {}
+
+EventSubscriber::~EventSubscriber() { Stop(); }
+
+void EventSubscriber::Start() {
+  thread_ = std::jthread([this](std::stop_token stop) { Run(stop); });
+}
+
+void EventSubscriber::Stop() {
+  if (thread_.joinable()) {
+    thread_.request_stop();
+    thread_.join();
+  }
+}
+
+void EventSubscriber::SetSentinels(std::vector<Target> targets) {
+  std::lock_guard lock(mu_);
+  targets_ = std::move(targets);
+}
+
+size_t EventSubscriber::subscribed() const {
+  std::lock_guard lock(mu_);
+  return subscribed_;
+}
+
+void EventSubscriber::Fill(model::Snapshot& snapshot) const {
+  std::lock_guard lock(mu_);
+  snapshot.event_counts = counts_;
+  snapshot.recent_events.assign(recent_.begin(), recent_.end());
+}
+
+void EventSubscriber::Handle(const std::string& sentinel, const redis::Reply& reply) {
+  auto msg = parse::ParsePubSubMessage(reply);
+  if (!msg || (msg->kind != parse::PubSubMessage::Kind::kMessage &&
+               msg->kind != parse::PubSubMessage::Kind::kPMessage)) {
+    return;
+  }
+  auto ev = parse::ParseSentinelEvent(msg->channel, msg->payload);
+  if (!ev) return;
+  model::SentinelEventRecord rec{std::chrono::system_clock::now(), sentinel, ev->group,
+                                 ev->event, msg->payload};
+  {
+    std::lock_guard lock(mu_);
+    if (IsCounted(ev->event)) ++counts_[model::EventKey{ev->group, sentinel, ev->event}];
+    recent_.push_back(rec);
+    while (recent_.size() > kRecentEvents) recent_.pop_front();
+  }
+  log::Debug("sentinel event", {{"sentinel", sentinel}, {"event", ev->event},
+                                {"group", ev->group}, {"payload", msg->payload}});
+  if (IsUrgent(ev->event) && on_urgent_) on_urgent_();
+}
+
+void EventSubscriber::Run(std::stop_token stop) {
+  std::vector<pollfd> fds;
+  std::vector<std::string> order;
+  while (!stop.stop_requested()) {
+    std::vector<Target> targets;
+    {
+      std::lock_guard lock(mu_);
+      targets = targets_;
+    }
+    // Drop Sentinels no longer known; add new ones.
+    for (auto it = slots_.begin(); it != slots_.end();) {
+      bool keep = std::any_of(targets.begin(), targets.end(), [&](const Target& t) {
+        return t.endpoint.ToString() == it->first;
+      });
+      it = keep ? std::next(it) : slots_.erase(it);
+    }
+    const auto now = SteadyClock::now();
+    for (const auto& t : targets) {
+      Slot& slot = slots_[t.endpoint.ToString()];
+      if (slot.conn && !slot.conn->UsesCredentials(t.credentials)) slot.conn.reset();
+      if (!slot.conn) {
+        slot.conn = std::make_unique<redis::Connection>(t.endpoint, t.credentials);
+      }
+      if (!slot.conn->open() && now >= slot.next_attempt) {
+        if (Status s = slot.conn->BeginConnect(); s) {
+          slot.conn->Queue({"PSUBSCRIBE", "*"});
+          slot.subscribed = false;
+        } else {
+          slot.next_attempt = now + slot.backoff;
+          slot.backoff = std::min(slot.backoff * 2, kMaxBackoff);
+        }
+      }
+    }
+
+    fds.clear();
+    order.clear();
+    for (auto& [addr, slot] : slots_) {
+      if (!slot.conn || !slot.conn->open()) continue;
+      fds.push_back(pollfd{slot.conn->fd(), slot.conn->Events(), 0});
+      order.push_back(addr);
+    }
+    int rc = ::poll(fds.data(), fds.size(), static_cast<int>(kTick.count()));
+    if (rc > 0) {
+      for (size_t i = 0; i < fds.size(); ++i) {
+        if (fds[i].revents == 0) continue;
+        Slot& slot = slots_[order[i]];
+        Status s = slot.conn->HandleEvents(fds[i].revents);
+        while (slot.conn->HasReply()) {
+          redis::Reply r = slot.conn->PopReply();
+          if (!slot.subscribed) {
+            auto msg = parse::ParsePubSubMessage(r);
+            if (msg && msg->kind == parse::PubSubMessage::Kind::kPSubscribe) {
+              slot.subscribed = true;
+              slot.backoff = std::chrono::milliseconds(100);
+              log::Debug("subscribed to sentinel events", {{"sentinel", order[i]}});
+              continue;
+            }
+            if (r.is_error()) {
+              s = parse::ErrorFromReply(r);
+              break;
+            }
+          }
+          Handle(order[i], r);
+        }
+        if (s && slot.conn->eof()) s = MakeError(ErrorKind::kProtocol, "closed by peer");
+        if (!s) {
+          log::Debug("sentinel subscription lost",
+                     {{"sentinel", order[i]}, {"err", s.error().message}});
+          slot.conn->Close();
+          slot.subscribed = false;
+          slot.next_attempt = SteadyClock::now() + slot.backoff;
+          slot.backoff = std::min(slot.backoff * 2, kMaxBackoff);
+        }
+      }
+    }
+    size_t live = 0;
+    for (const auto& [addr, slot] : slots_) live += slot.subscribed ? 1 : 0;
+    std::lock_guard lock(mu_);
+    subscribed_ = live;
+  }
+  slots_.clear();
+}
+
+}  // namespace redis_ha::poll
