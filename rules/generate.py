@@ -438,11 +438,13 @@ def alert_groups(c):
     ]
     for job in c.cfg["jobs"]:
         meta.append(alert(c, "RedisHAExporterAbsent", "critical",
-                          'absent(up{job="%s"} == 1)' % job,
+                          # label_replace: absent() of a comparison has no labels; give it
+                          # the job so the description and routing can name it.
+                          'label_replace(absent(up{job="%s"} == 1), "job", "%s", "", "")' % (job, job),
                           "No redis_ha_exporter of a job is up.",
-                          "No target of job %s has been up for <<exporter_absent_for>>: nothing watches "
-                          "its Sentinel groups, and every other RedisHA alert for them is silent."
-                          % job,
+                          "No target of job {{ $labels.job }} has been up for <<exporter_absent_for>>: "
+                          "nothing watches its Sentinel groups, and every other RedisHA alert for them "
+                          "is silent.",
                           for_="exporter_absent_for", labels={"job": job}))
     groups.append({"name": "redis_ha.meta", "rules": meta})
     return groups
