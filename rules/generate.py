@@ -17,7 +17,7 @@ Usage:
                                      the defaults), written to DIR instead of the repository
   rules/generate.py --set jobs='["redis-ha"]' --set replica_lag_bytes=1e6 --out-dir DIR
   rules/generate.py --max-for 5s --out-dir DIR
-                                     every for/keep_firing_for clamped (the end-to-end test)
+                                     every `for` clamped (the end-to-end test)
 
 Only the Python standard library is used.
 """
@@ -527,12 +527,12 @@ def render_prometheusrule(cfg, model):
 
 
 def clamp_for(model, max_for):
+    """Shortens every `for` (not keep_firing_for, which only holds a firing alert longer)."""
     limit = parse_duration(max_for)
     for group in model["alerts"]:
         for rule in group["rules"]:
-            for key in ("for", "keep_firing_for"):
-                if key in rule and parse_duration(rule[key]) > limit:
-                    rule[key] = format_duration(limit)
+            if "for" in rule and parse_duration(rule["for"]) > limit:
+                rule["for"] = format_duration(limit)
 
 
 def render(cfg, max_for=None):
@@ -563,7 +563,7 @@ def main(argv):
     ap.add_argument("--set", action="append", type=parse_set, default=[], metavar="KEY=JSON",
                     help="override one configuration key (value parsed as JSON, else a string)")
     ap.add_argument("--out-dir", help="write recording.yml, alerts.yml and prometheusrule.yaml here")
-    ap.add_argument("--max-for", help="clamp every for/keep_firing_for to this duration (tests)")
+    ap.add_argument("--max-for", help="clamp every for to this duration (tests)")
     ap.add_argument("--check", action="store_true", help="fail if the committed files differ")
     args = ap.parse_args(argv)
 
