@@ -22,6 +22,7 @@ DS = {"type": "prometheus", "uid": "${datasource}"}
 # Selectors built from the variables.
 EXP = 'job=~"$job", instance=~"$instance"'            # per exporter
 GRP = 'job=~"$job", instance=~"$instance", group=~"$group"'  # per exporter and group
+GRP_OR_NONE = 'job=~"$job", instance=~"$instance", group=~"$group|"'  # + events without a group
 
 RISK_MAPPINGS = [{"type": "value", "options": {
     "0": {"text": "none", "color": "green", "index": 0},
@@ -305,8 +306,9 @@ def fleet():
                  "none", [("max by (job, group) (increase(redis_ha_failovers_total{%s}[$__rate_interval]))" % GRP,
                            "{{group}}")], bars=True, w=8)
     d.timeseries("Sentinel events", "Events published by the Sentinels (+sdown, +odown, "
-                 "+switch-master, +tilt, +reboot...), summed over the Sentinels of the group.",
-                 "none", [("sum by (job, instance, group, event) (increase(redis_ha_sentinel_events_total{%s}[$__rate_interval]))" % GRP,
+                 "+switch-master, +reboot...), summed over the Sentinels of the group; +tilt/-tilt "
+                 "concern a whole Sentinel and have an empty group.",
+                 "none", [("sum by (job, instance, group, event) (increase(redis_ha_sentinel_events_total{%s}[$__rate_interval]))" % GRP_OR_NONE,
                            "{{group}} {{event}}")], bars=True, w=8)
     d.timeseries("Restarts and dataset wipes", "Data node restarts (run id changed or uptime went "
                  "back) and dataset wipes (a replica emptied by a full sync from an empty primary).",
@@ -383,8 +385,9 @@ def group_detail():
                    "0": {"text": "down", "color": "red", "index": 0},
                    "1": {"text": "up", "color": "green", "index": 1},
                    "3": {"text": "TILT", "color": "orange", "index": 2}}}])
-    d.timeseries("Sentinel events", "Events each Sentinel published for the group.", "none",
-                 [("sum by (sentinel, event) (increase(redis_ha_sentinel_events_total{%s}[$__rate_interval]))" % GRP,
+    d.timeseries("Sentinel events", "Events each Sentinel published for the group, and its +tilt/-tilt "
+                 "(which carry no group).", "none",
+                 [("sum by (sentinel, event) (increase(redis_ha_sentinel_events_total{%s}[$__rate_interval]))" % GRP_OR_NONE,
                    "{{sentinel}} {{event}}")], bars=True)
 
     d.row("Data nodes")

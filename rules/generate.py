@@ -182,7 +182,7 @@ def recording_rules(c):
         "max by (<<by>>) (increase(redis_ha_failovers_total{<<sel>>}[1h]))")
     rec("group_event:redis_ha_sentinel_events:increase1h",
         "max by (<<by>>, event) (sum by (<<by>>, instance, event) "
-        "(increase(redis_ha_sentinel_events_total{<<sel>>}[1h])))")
+        "(increase(redis_ha_sentinel_events_total{<<sel>>, group!=\"\"}[1h])))")
     rec("group:redis_ha_dataset_wipes:increase1h",
         "max by (<<by>>) (sum by (<<by>>, instance) (increase(redis_ha_dataset_wipes_total{<<sel>>}[1h])))")
     return r
@@ -283,7 +283,11 @@ def alert_groups(c):
               ". The quorum has one Sentinel fewer to lose.",
               for_="sentinel_down_for"),
         alert(c, "RedisHASentinelTilt", "warning",
-              "max by (<<by_sentinel_only>>) (max_over_time(redis_ha_sentinel_tilt{<<sel>>}[<<sentinel_tilt_window>>])) == 1",
+              """
+              max by (<<by_sentinel_only>>) (max_over_time(redis_ha_sentinel_tilt{<<sel>>}[<<sentinel_tilt_window>>])) == 1
+              or
+              max by (<<by_sentinel_only>>) (increase(redis_ha_sentinel_events_total{<<sel>>, event="+tilt"}[<<sentinel_tilt_window>>])) > 0
+              """,
               "A Sentinel entered TILT mode.",
               "Sentinel {{ $labels.sentinel }} has been in TILT mode within the "
               "last <<sentinel_tilt_window>>: it saw its clock jump or was stalled, and does not act "
