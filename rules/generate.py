@@ -87,7 +87,9 @@ class Context:
         jobs = cfg["jobs"]
         if not jobs:
             raise ValueError("config: jobs must name at least one scrape job")
-        selector = cfg.get("selector") or 'job=~"%s"' % "|".join(re.escape(j) for j in jobs)
+        # Job names go into a regex unescaped (PromQL strings reject most backslash escapes);
+        # a "." in a name matches any character, which is harmless here.
+        selector = cfg.get("selector") or 'job=~"%s"' % "|".join(jobs)
         group_labels = cfg["group_labels"]
         if "group" not in group_labels:
             raise ValueError("config: group_labels must include group")

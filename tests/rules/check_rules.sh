@@ -33,6 +33,11 @@ check() {
   { echo "groups:"; sed -n '/^  groups:$/,$p' deploy/kubernetes/prometheusrule.yaml | tail -n +2 | sed 's/^  //'; } \
     > "$tmp/prometheusrule_spec.yml"
   promtool check rules --lint=all --lint-fatal "$tmp/prometheusrule_spec.yml"
+  # Overrides documented in rules/README.md still render valid rules.
+  "$PY" rules/generate.py --set 'jobs=["redis-ha-eu","redis-ha.us"]' \
+    --set 'group_labels=["job","cluster","group"]' --set latent_for=6h --out-dir "$tmp/custom"
+  promtool check rules --lint=all --lint-fatal "$tmp/custom/recording.yml" "$tmp/custom/alerts.yml"
+  [ "$(grep -c 'alert: RedisHAExporterAbsent' "$tmp/custom/alerts.yml")" = 2 ]
 }
 
 unit() {
