@@ -8,8 +8,10 @@
 #include <string>
 #include <vector>
 
+#include "cli/check.h"
 #include "config/config.h"
 #include "http/api.h"
+#include "http/gate_http.h"
 #include "http/server.h"
 #include "metrics/collector.h"
 #include "poll/poller.h"
@@ -40,7 +42,8 @@ int Serve(const std::vector<std::string>& args, Config config) {
   ConfigureLogging(config);
   poll::Poller poller(config);
   auto source = [&poller] { return poller.Latest(); };
-  auto collector = std::make_shared<metrics::SnapshotCollector>(source);
+  const assess::GateOptions gate_options = http::GateOptionsFrom(config);
+  auto collector = std::make_shared<metrics::SnapshotCollector>(source, gate_options);
 
   std::map<std::string, http::Handler> routes;
   routes[config.telemetry_path] = [collector](const http::Request&) {
@@ -51,6 +54,14 @@ int Serve(const std::vector<std::string>& args, Config config) {
   routes["/healthz"] = [](const http::Request&) { return http::Response::Text(200, "ok\n"); };
   routes["/api/v1/groups"] = [source](const http::Request&) {
     return http::Response::Json(200, http::GroupsJson(*source()));
+  };
+  routes["/gate"] = [source, gate_options](const http::Request& req) {
+    return http::HandleGate(req, *source(), gate_options, std::chrono::system_clock::now(),
+                            /*always_200=*/false);
+  };
+  routes["/api/v1/gate"] = [source, gate_options](const http::Request& req) {
+    return http::HandleGate(req, *source(), gate_options, std::chrono::system_clock::now(),
+                            /*always_200=*/true);
   };
   routes["/-/reload"] = [](const http::Request& req) {
     if (req.method != "POST") {
@@ -85,8 +96,11 @@ int Serve(const std::vector<std::string>& args, Config config) {
         continue;
       }
       if (reloaded->config.listen_address != config.listen_address ||
-          reloaded->config.telemetry_path != config.telemetry_path) {
-        log::Warn("web.* settings change only on restart");
+          reloaded->config.telemetry_path != config.telemetry_path ||
+          reloaded->config.EffectiveMaxStaleness() != config.EffectiveMaxStaleness() ||
+          reloaded->config.gate_failover_cooldown != config.gate_failover_cooldown ||
+          reloaded->config.max_lag_bytes != config.max_lag_bytes) {
+        log::Warn("web.*, gate.* and replica.max-lag-bytes changes take effect on restart");
       }
       ConfigureLogging(reloaded->config);
       poller.Reload(reloaded->config);
@@ -106,6 +120,9 @@ int Serve(const std::vector<std::string>& args, Config config) {
 int main(int argc, char** argv) {
   using namespace redis_ha;
   std::vector<std::string> args(argv + 1, argv + argc);
+  if (!args.empty() && args[0] == "check") {
+    return cli::RunCheck(std::vector<std::string>(args.begin() + 1, args.end()));
+  }
   auto loaded = LoadConfig(args);
   if (!loaded) {
     std::fprintf(stderr, "redis_ha_exporter: %s\n", loaded.error().message.c_str());

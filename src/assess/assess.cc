@@ -82,6 +82,14 @@ bool ReplicatesFromPrimary(const model::GroupSnapshot& g, const model::NodeState
   return n.master_address == p->address || n.master_address == p->announced;
 }
 
+bool IsHealthyReplica(const model::GroupSnapshot& g, const model::NodeState& n,
+                      int64_t max_lag_bytes) {
+  if (!n.up || n.role != model::Role::kReplica || !ReplicatesFromPrimary(g, n)) return false;
+  auto lag = LagBytes(g, n);
+  return n.link_up && *n.link_up && !n.sync_in_progress && !n.loading && n.priority &&
+         *n.priority > 0 && lag && *lag <= max_lag_bytes;
+}
+
 namespace {
 
 template <size_t N, typename E>
@@ -291,12 +299,7 @@ GroupAssessment Assess(const model::GroupSnapshot& g, const AssessOptions& o) {
   AssessEmptyPrimary(g, o, a);
 
   for (const auto& n : g.nodes) {
-    if (!n.up || n.role != model::Role::kReplica || !ReplicatesFromPrimary(g, n)) continue;
-    auto lag = LagBytes(g, n);
-    if (n.link_up && *n.link_up && !n.sync_in_progress && !n.loading && n.priority &&
-        *n.priority > 0 && lag && *lag <= o.max_lag_bytes) {
-      ++a.healthy_replicas;
-    }
+    if (IsHealthyReplica(g, n, o.max_lag_bytes)) ++a.healthy_replicas;
   }
 
   const model::NodeState* p = g.Primary();

@@ -24,6 +24,11 @@ GroupAssessment Assess(const model::GroupSnapshot& group, const AssessOptions& o
 // The replica's lag behind the group primary in bytes, when both offsets are known.
 std::optional<int64_t> LagBytes(const model::GroupSnapshot& group, const model::NodeState& node);
 
+// A replica of the group's primary with link up, not syncing or loading, priority above
+// 0 and lag within `max_lag_bytes`.
+bool IsHealthyReplica(const model::GroupSnapshot& group, const model::NodeState& node,
+                      int64_t max_lag_bytes);
+
 // True when `node` replicates from the group's primary (by dialled or announced address).
 bool ReplicatesFromPrimary(const model::GroupSnapshot& group, const model::NodeState& node);
 

@@ -109,6 +109,12 @@ const std::vector<Option>& Table() {
          c.max_lag_bytes = n;
          return Status::Ok();
        }},
+      {{"gate.max-staleness", "DURATION", "3 x poll.interval",
+        "The gate says no (stale_observation) when the group's last observation is older."},
+       DurationSetter(&Config::gate_max_staleness)},
+      {{"gate.failover-cooldown", "DURATION", "60s",
+        "The gate says no (recent_failover) this long after the primary changed."},
+       DurationSetter(&Config::gate_failover_cooldown)},
       {{"web.listen-address", "[HOST]:PORT", ":9479",
         "Address to serve /metrics, the gate, the API and the status page on."},
        [](Config& c, const std::string& v, const std::string& where) -> Status {

@@ -55,6 +55,13 @@ struct Config {
   std::chrono::milliseconds wipe_hold{std::chrono::minutes(10)};
   std::chrono::milliseconds rtt_window{std::chrono::minutes(5)};
   int64_t max_lag_bytes = 1 << 20;
+  // Rollout gate (docs/gate.md). A zero staleness means 3 poll intervals.
+  std::chrono::milliseconds gate_max_staleness{0};
+  std::chrono::milliseconds gate_failover_cooldown{60000};
+
+  std::chrono::milliseconds EffectiveMaxStaleness() const {
+    return gate_max_staleness.count() > 0 ? gate_max_staleness : 3 * poll_interval;
+  }
   AuthConfig sentinel_auth;
   AuthConfig redis_auth;
   std::vector<GroupConfig> groups;  // empty: watch every group the Sentinels know

@@ -351,6 +351,44 @@ void EventFamilies(const model::Snapshot& s, Families& out) {
   }
 }
 
+void GateFamilies(const model::Snapshot& s, const assess::GateOptions& opts, model::SysTime now,
+                  Families& out) {
+  auto& ready = out.Gauge("redis_ha_rollout_ready",
+                          "1 when the gate would answer ready for the action (and node) now, "
+                          "with default parameters");
+  auto& blocker = out.Gauge("redis_ha_rollout_blocker",
+                            "1 while the blocker holds for the action (and node); every blocker "
+                            "of the fixed set is always present");
+  auto& candidate = out.Gauge("redis_ha_failover_candidate_info",
+                              "The replica Sentinel would promote now; always 1");
+  auto emit = [&](const model::GroupSnapshot& g, assess::Action action, const std::string& node) {
+    assess::GateRequest req;
+    req.action = action;
+    req.node = node;
+    assess::GateResult r = assess::EvaluateGate(s, &g, req, opts, now);
+    const std::string a = assess::ActionName(action);
+    Families::Set(ready, {{"group", g.name}, {"action", a}, {"node", node}}, Bool(r.ready));
+    for (size_t i = 0; i < assess::kBlockerCount; ++i) {
+      auto b = static_cast<assess::Blocker>(i);
+      Families::Set(blocker,
+                    {{"group", g.name}, {"action", a}, {"node", node},
+                     {"blocker", assess::BlockerName(b)}},
+                    Bool(r.Has(b)));
+    }
+    if (action == assess::Action::kFailover && r.candidate) {
+      Families::Set(candidate, {{"group", g.name}, {"node", r.candidate->node}}, 1);
+    }
+  };
+  for (const auto& [name, g] : s.groups) {
+    emit(g, assess::Action::kFailover, "");
+    for (const auto& n : g.nodes) {
+      if (n.address == g.primary) continue;
+      emit(g, assess::Action::kRestartReplica, n.address);
+    }
+    for (const auto& v : g.views) emit(g, assess::Action::kRestartSentinel, v.sentinel);
+  }
+}
+
 void ExporterFamilies(const model::Snapshot& s, Families& out) {
   auto& build = out.Gauge("redis_ha_exporter_build_info",
                           "redis_ha_exporter version; always 1");
@@ -402,13 +440,15 @@ void ExporterFamilies(const model::Snapshot& s, Families& out) {
 
 }  // namespace
 
-std::vector<MetricFamily> BuildFamilies(const model::Snapshot& snapshot) {
+std::vector<MetricFamily> BuildFamilies(const model::Snapshot& snapshot,
+                                        const assess::GateOptions& gate, model::SysTime now) {
   Families out;
   SentinelFamilies(snapshot, out);
   ViewFamilies(snapshot, out);
   NodeFamilies(snapshot, out);
   RiskFamilies(snapshot, out);
   EventFamilies(snapshot, out);
+  GateFamilies(snapshot, gate, now, out);
   ExporterFamilies(snapshot, out);
   return out.Take();
 }
@@ -416,7 +456,7 @@ std::vector<MetricFamily> BuildFamilies(const model::Snapshot& snapshot) {
 std::vector<MetricFamily> SnapshotCollector::Collect() const {
   model::SnapshotPtr s = source_();
   if (!s) return {};
-  return BuildFamilies(*s);
+  return BuildFamilies(*s, gate_, std::chrono::system_clock::now());
 }
 
 std::string Render(const std::vector<MetricFamily>& families) {

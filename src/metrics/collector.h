@@ -18,6 +18,7 @@
 #include <prometheus/collectable.h>
 #include <prometheus/metric_family.h>
 
+#include "assess/gate.h"
 #include "model/snapshot.h"
 
 namespace redis_ha::metrics {
@@ -25,16 +26,21 @@ namespace redis_ha::metrics {
 class SnapshotCollector : public prometheus::Collectable {
  public:
   using Source = std::function<model::SnapshotPtr()>;
-  explicit SnapshotCollector(Source source) : source_(std::move(source)) {}
+  SnapshotCollector(Source source, assess::GateOptions gate)
+      : source_(std::move(source)), gate_(gate) {}
 
   std::vector<prometheus::MetricFamily> Collect() const override;
 
  private:
   Source source_;
+  assess::GateOptions gate_;
 };
 
-// The families for one snapshot (also used by tests and the benchmark).
-std::vector<prometheus::MetricFamily> BuildFamilies(const model::Snapshot& snapshot);
+// The families for one snapshot (also used by tests and the benchmark). The gate series
+// are evaluated at `now`, so a snapshot that stops being refreshed turns them not-ready.
+std::vector<prometheus::MetricFamily> BuildFamilies(const model::Snapshot& snapshot,
+                                                    const assess::GateOptions& gate,
+                                                    model::SysTime now);
 
 // Text exposition format 0.0.4.
 std::string Render(const std::vector<prometheus::MetricFamily>& families);

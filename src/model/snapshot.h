@@ -92,6 +92,8 @@ struct SentinelView {
   std::optional<int64_t> parallel_syncs;
   std::optional<int64_t> link_pending_commands;
   std::optional<int64_t> last_ok_ping_reply_ms;
+  std::optional<int64_t> role_reported_time_ms;  // ms since the primary's role was reported
+  std::optional<int64_t> s_down_time_ms;          // ms the primary has been s_down
   std::optional<bool> ckquorum_ok;
   std::optional<int64_t> usable_sentinels;
   bool ckquorum_quorum_fails = false;    // "Not enough ... to reach the specified quorum"

@@ -78,6 +78,8 @@ Result<std::map<std::string, model::SentinelView>> ObserveMasters(const redis::R
     v.parallel_syncs = p.parallel_syncs;
     v.link_pending_commands = p.link_pending_commands;
     v.last_ok_ping_reply_ms = p.last_ok_ping_reply_ms;
+    v.role_reported_time_ms = p.role_reported_time_ms;
+    v.s_down_time_ms = p.s_down_time_ms;
     views[p.name] = std::move(v);
   }
   return views;

@@ -165,10 +165,10 @@ TEST_F(CoreTest, ApiAndHttpBasics) {
   EXPECT_NE(r.body.find("\"sentinel_views\""), std::string::npos);
   EXPECT_EQ(exporter_->Get("/healthz").status, 200);
   EXPECT_EQ(exporter_->Get("/nope").status, 404);
-  EXPECT_EQ(testing::HttpRequest(exporter_->port(), "DELETE", "/metrics").status, 405);
-  EXPECT_EQ(testing::HttpRequest(exporter_->port(), "HEAD", "/healthz").status, 200);
-  EXPECT_EQ(testing::HttpRequest(exporter_->port(), "GET", "/-/reload").status, 405);
-  EXPECT_EQ(testing::HttpRequest(exporter_->port(), "POST", "/-/reload").status, 200);
+  EXPECT_EQ(http::HttpRequest(exporter_->port(), "DELETE", "/metrics").status, 405);
+  EXPECT_EQ(http::HttpRequest(exporter_->port(), "HEAD", "/healthz").status, 200);
+  EXPECT_EQ(http::HttpRequest(exporter_->port(), "GET", "/-/reload").status, 405);
+  EXPECT_EQ(http::HttpRequest(exporter_->port(), "POST", "/-/reload").status, 200);
   EXPECT_TRUE(lab::WaitFor([&] { return exporter_->Log().find("configuration reloaded") !=
                                         std::string::npos; },
                            5s));

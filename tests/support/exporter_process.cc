@@ -39,7 +39,7 @@ std::string ExporterProcess::Log() const {
 }
 
 std::vector<Sample> ExporterProcess::Scrape() const {
-  HttpResult r = Get("/metrics");
+  http::HttpResult r = Get("/metrics");
   if (r.status != 200) return {};
   return ParseMetricsText(r.body);
 }

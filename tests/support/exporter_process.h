@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "lab/process.h"
-#include "support/http_client.h"
+#include "http/client.h"
 #include "support/metrics_text.h"
 #include "util/status.h"
 
@@ -28,7 +28,7 @@ class ExporterProcess {
   lab::Process& process() { return process_; }
   std::string Log() const;
 
-  HttpResult Get(const std::string& target) const { return HttpGet(port_, target); }
+  http::HttpResult Get(const std::string& target) const { return http::HttpGet(port_, target); }
   std::vector<Sample> Scrape() const;
   // Scrapes until `pred` holds on the samples or `deadline` passes.
   bool WaitForMetrics(const std::function<bool(const std::vector<Sample>&)>& pred,

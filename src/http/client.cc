@@ -1,4 +1,6 @@
-#include "support/http_client.h"
+#include "http/client.h"
+
+#include <netdb.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -9,27 +11,42 @@
 #include <algorithm>
 #include <cctype>
 
-namespace redis_ha::testing {
+namespace redis_ha::http {
 
 HttpResult HttpRequest(int port, const std::string& method, const std::string& target,
                        const std::string& body, std::chrono::milliseconds timeout,
                        const std::map<std::string, std::string>& extra_headers) {
+  return HttpRequestTo("127.0.0.1", port, method, target, body, timeout, extra_headers);
+}
+
+HttpResult HttpRequestTo(const std::string& host, int port, const std::string& method,
+                         const std::string& target, const std::string& body,
+                         std::chrono::milliseconds timeout,
+                         const std::map<std::string, std::string>& extra_headers) {
   HttpResult result;
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return result;
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &res) != 0 ||
+      res == nullptr) {
+    return result;
+  }
+  int fd = ::socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    freeaddrinfo(res);
+    return result;
+  }
   timeval tv{static_cast<time_t>(timeout.count() / 1000),
              static_cast<suseconds_t>((timeout.count() % 1000) * 1000)};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
   setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+  int rc = ::connect(fd, res->ai_addr, res->ai_addrlen);
+  freeaddrinfo(res);
+  if (rc != 0) {
     ::close(fd);
     return result;
   }
-  std::string req = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" +
+  std::string req = method + " " + target + " HTTP/1.1\r\nHost: " + host + "\r\n" +
                     "Connection: close\r\nContent-Length: " + std::to_string(body.size()) +
                     "\r\n";
   for (const auto& [k, v] : extra_headers) req += k + ": " + v + "\r\n";
@@ -73,4 +90,4 @@ HttpResult HttpRequest(int port, const std::string& method, const std::string& t
   return result;
 }
 
-}  // namespace redis_ha::testing
+}  // namespace redis_ha::http
