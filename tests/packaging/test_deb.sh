@@ -42,8 +42,10 @@ for lib in libc6 libstdc++6 libhiredis0.14 libyaml-cpp0.7 libcivetweb1 libpromet
 done
 grep -q -- '-dev' <<<"$depends" && fail "Depends names a -dev package" || ok "no -dev dependency"
 # Every dependency must be a package Debian knows (the archive's names, not guesses).
+known=$( (apt-cache show --no-all-versions $dep_names 2>/dev/null; dpkg-query -W -f='Package: ${Package}\n' $dep_names 2>/dev/null) \
+        | sed -n 's/^Package: //p' | sort -u)
 for dep in $dep_names; do
-  if apt-cache show "$dep" >/dev/null 2>&1 || dpkg-query -W "$dep" >/dev/null 2>&1; then
+  if grep -qxF "$dep" <<<"$known"; then
     ok "dependency $dep exists"
   else
     fail "dependency $dep is not a known package"
