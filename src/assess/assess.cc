@@ -293,6 +293,26 @@ void AssessEmptyPrimary(const model::GroupSnapshot& g, const AssessOptions& o,
 
 }  // namespace
 
+void HoldImminent(GroupAssessment& a, ImminentMemory& mem, model::SysTime now,
+                  std::chrono::milliseconds hold) {
+  const auto& infos = EmptyPrimaryFactors();
+  for (size_t i = 0; i < kEmptyPrimaryFactorCount; ++i) {
+    if (infos[i].level != Level::kImminent) continue;
+    FactorState& f = a.empty_primary.factors[i];
+    if (f.active) {
+      mem.last[i] = ImminentMemory::Seen{now, f.reason};
+    } else if (mem.last[i] && now - mem.last[i]->at < hold) {
+      f.active = true;
+      f.reason = mem.last[i]->reason + " (held: last seen " +
+                 std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                                    now - mem.last[i]->at)
+                                    .count()) +
+                 "s ago)";
+      a.empty_primary.level = std::max(a.empty_primary.level, infos[i].level);
+    }
+  }
+}
+
 GroupAssessment Assess(const model::GroupSnapshot& g, const AssessOptions& o) {
   GroupAssessment a;
   AssessSplitBrain(g, a);

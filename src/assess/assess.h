@@ -21,6 +21,20 @@ struct AssessOptions {
 
 GroupAssessment Assess(const model::GroupSnapshot& group, const AssessOptions& options);
 
+// When the imminent empty-primary factors were last raised, carried across cycles.
+struct ImminentMemory {
+  struct Seen {
+    model::SysTime at;
+    std::string reason;
+  };
+  std::array<std::optional<Seen>, kEmptyPrimaryFactorCount> last;
+};
+
+// Keeps an imminent empty-primary factor raised for `hold` after its condition last held:
+// its window can be seconds long, shorter than a scrape interval, and must not be missed.
+void HoldImminent(GroupAssessment& assessment, ImminentMemory& memory, model::SysTime now,
+                  std::chrono::milliseconds hold);
+
 // The replica's lag behind the group primary in bytes, when both offsets are known.
 std::optional<int64_t> LagBytes(const model::GroupSnapshot& group, const model::NodeState& node);
 

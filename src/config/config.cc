@@ -94,6 +94,10 @@ const std::vector<Option>& Table() {
         "How long replica_wiped stays raised after a wipe (and how long after a primary "
         "restart a collapse is blamed on it)."},
        DurationSetter(&Config::wipe_hold)},
+      {{"risk.imminent-hold", "DURATION", "60s",
+        "How long the imminent empty-primary factors stay raised after their condition last "
+        "held, so a scrape interval cannot miss a window of a few seconds."},
+       DurationSetter(&Config::imminent_hold)},
       {{"risk.rtt-window", "DURATION", "5m",
         "Window of primary round trips and stalls compared with down-after-milliseconds."},
        DurationSetter(&Config::rtt_window)},

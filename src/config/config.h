@@ -54,6 +54,7 @@ struct Config {
   double key_drop_fraction = 0.5;
   std::chrono::milliseconds wipe_hold{std::chrono::minutes(10)};
   std::chrono::milliseconds rtt_window{std::chrono::minutes(5)};
+  std::chrono::milliseconds imminent_hold{std::chrono::seconds(60)};
   int64_t max_lag_bytes = 1 << 20;
   // Rollout gate (docs/gate.md). A zero staleness means 3 poll intervals.
   std::chrono::milliseconds gate_max_staleness{0};

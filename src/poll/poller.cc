@@ -433,6 +433,7 @@ model::SnapshotPtr Poller::Cycle() {
     grec.history.Update(g, now_sys);
     g.history = grec.history.Summary();
     g.assessment = assess::Assess(g, assess_options);
+    assess::HoldImminent(g.assessment, grec.imminent, now_sys, config_.imminent_hold);
     snap->groups.emplace(gname, std::move(g));
   }
 

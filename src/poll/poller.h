@@ -88,6 +88,7 @@ class Poller {
     std::string last_primary;  // the majority's primary when last observed
     model::SysTime last_success_at{};
     model::HistoryState history;
+    assess::ImminentMemory imminent;
   };
   struct CycleState;
 

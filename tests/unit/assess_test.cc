@@ -332,6 +332,29 @@ TEST(AssessTest, ReplicaWipedIsHeldThenClears) {
   ExpectOnly(Eval(g), {}, {});
 }
 
+TEST(AssessTest, ImminentFactorsAreHeldThenRelease) {
+  ImminentMemory mem;
+  auto g = Healthy();
+  Node(g, kP)->keys = 0;
+  Node(g, kR1)->sync_in_progress = true;
+  auto a = Eval(g);
+  HoldImminent(a, mem, kNow, 60s);
+  EXPECT_TRUE(a.factor(EP::kReplicaSyncingFromEmptyPrimary).active);
+  // The condition is gone 5 s later (the sync finished): still raised, marked as held.
+  auto later = Eval(Healthy());
+  HoldImminent(later, mem, kNow + 5s, 60s);
+  EXPECT_TRUE(later.factor(EP::kReplicaSyncingFromEmptyPrimary).active);
+  EXPECT_NE(later.factor(EP::kReplicaSyncingFromEmptyPrimary).reason.find("held"),
+            std::string::npos);
+  EXPECT_EQ(later.empty_primary.level, Level::kImminent);
+  // Latent and active factors are never held by this.
+  EXPECT_FALSE(later.factor(EP::kPrimaryWithoutPersistence).active);
+  auto much_later = Eval(Healthy());
+  HoldImminent(much_later, mem, kNow + 61s, 60s);
+  ExpectOnly(much_later, {}, {});
+  EXPECT_EQ(much_later.empty_primary.level, Level::kNone);
+}
+
 TEST(AssessTest, HealthyReplicasCountsOnlyGoodOnes) {
   auto g = Healthy();
   Node(g, kR1)->priority = 0;
