@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "model/history.h"
+#include "support/group_fixture.h"
 
 namespace redis_ha::assess {
 namespace {
@@ -14,86 +15,10 @@ using model::GroupSnapshot;
 using model::NodeState;
 using model::Role;
 using model::SentinelView;
+using namespace redis_ha::testing::fixture;
 using SB = SplitBrainFactor;
 using EP = EmptyPrimaryFactor;
 using namespace std::chrono_literals;
-
-const model::SysTime kNow = model::SysTime(std::chrono::seconds(1800000000));
-constexpr const char* kP = "10.0.0.1:6379";
-constexpr const char* kR1 = "10.0.0.2:6379";
-constexpr const char* kR2 = "10.0.0.3:6379";
-
-SentinelView View(const std::string& sentinel) {
-  SentinelView v;
-  v.sentinel = sentinel;
-  v.reachable = true;
-  v.monitors = true;
-  v.primary = kP;
-  v.quorum = 2;
-  v.num_other_sentinels = 2;
-  v.num_slaves = 2;
-  v.ckquorum_ok = true;
-  v.usable_sentinels = 3;
-  v.down_after_ms = 5000;
-  v.failover_timeout_ms = 60000;
-  return v;
-}
-
-NodeState Primary() {
-  NodeState n;
-  n.address = kP;
-  n.announced = kP;
-  n.up = true;
-  n.role = Role::kPrimary;
-  n.keys = 1000;
-  n.master_repl_offset = 5000;
-  n.connected_replicas = 2;
-  n.repl_backlog_size = 1 << 20;
-  n.config_save = "3600 1";
-  n.config_appendonly = true;
-  n.config_min_replicas_to_write = 1;
-  n.config_min_replicas_max_lag = 10;
-  n.run_id = "p-run";
-  n.uptime_seconds = 100000;
-  return n;
-}
-
-NodeState Replica(const std::string& addr) {
-  NodeState n;
-  n.address = addr;
-  n.announced = addr;
-  n.up = true;
-  n.role = Role::kReplica;
-  n.keys = 1000;
-  n.master_address = kP;
-  n.link_up = true;
-  n.slave_repl_offset = 5000;
-  n.master_repl_offset = 5000;
-  n.priority = 100;
-  n.run_id = "r-run-" + addr;
-  n.uptime_seconds = 100000;
-  return n;
-}
-
-GroupSnapshot Healthy() {
-  GroupSnapshot g;
-  g.name = "g";
-  g.primary = kP;
-  g.observed = true;
-  g.observed_at = kNow;
-  g.last_success_at = kNow;
-  g.views = {View("10.0.1.1:26379"), View("10.0.1.2:26379"), View("10.0.1.3:26379")};
-  g.nodes = {Primary(), Replica(kR1), Replica(kR2)};
-  g.history.primary_write_rate_bytes_per_second = 1024;
-  return g;
-}
-
-NodeState* Node(GroupSnapshot& g, const std::string& addr) {
-  for (auto& n : g.nodes) {
-    if (n.address == addr) return &n;
-  }
-  return nullptr;
-}
 
 GroupAssessment Eval(const GroupSnapshot& g) { return Assess(g, AssessOptions{}); }
 
