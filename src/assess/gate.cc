@@ -263,26 +263,41 @@ GateResult EvaluateGate(const model::Snapshot& snapshot, const model::GroupSnaps
     }
   }
 
-  // Replica redundancy.
+  // Replica redundancy. Promotable replicas (healthy, priority above 0) keep a failover
+  // possible; linked replicas (any priority) keep min-replicas-to-write satisfied.
   int healthy_others = 0;
   for (const auto& n : g->nodes) {
     if (replica && n.address == req.node) continue;
     if (IsHealthyReplica(*g, n, max_lag)) ++healthy_others;
   }
-  if (failover && primary != nullptr) {
-    // The candidate leaves the replica set; the old primary is away while it restarts.
-    healthy_others = std::max(0, healthy_others - 1);
-  }
   if (replica && target != nullptr && healthy_others == 0) {
     block(Blocker::kLastHealthyReplica,
           "no other healthy replica would remain while " + req.node + " restarts");
   }
-  if ((failover || replica) && primary != nullptr && primary->config_min_replicas_to_write &&
-      *primary->config_min_replicas_to_write > healthy_others) {
-    block(Blocker::kMinReplicasWouldBreak,
-          "min-replicas-to-write is " + std::to_string(*primary->config_min_replicas_to_write) +
-              " but only " + std::to_string(healthy_others) +
-              " healthy replica(s) would remain: the primary would refuse writes");
+  if ((failover || replica) && primary != nullptr && primary->config_min_replicas_to_write) {
+    // Failover: the candidate becomes the primary and the old primary is away while it
+    // restarts, so the replicas left are the others.
+    std::string leaving = replica ? req.node : "";
+    if (failover) {
+      const model::SentinelView* view = nullptr;
+      for (const auto* v : views) {
+        if (v->primary == g->primary) view = v;
+      }
+      if (view != nullptr) {
+        if (auto pick = PredictPromotion(*view)) leaving = pick->address;
+      }
+    }
+    int linked = 0;
+    for (const auto& n : g->nodes) {
+      if (n.address == leaving || !n.up || !ReplicatesFromPrimary(*g, n)) continue;
+      if (n.link_up && *n.link_up && !n.sync_in_progress && !n.loading) ++linked;
+    }
+    if (*primary->config_min_replicas_to_write > linked) {
+      block(Blocker::kMinReplicasWouldBreak,
+            "min-replicas-to-write is " + std::to_string(*primary->config_min_replicas_to_write) +
+                " but only " + std::to_string(linked) +
+                " linked replica(s) would remain: the primary would refuse writes");
+    }
   }
 
   if (sentinel) {

@@ -245,6 +245,15 @@ TEST(GateTest, ReplicaRedundancy) {
   EXPECT_TRUE(Gate(g, Action::kFailover).Has(B::kMinReplicasWouldBreak));
   Node(g, kP)->config_min_replicas_to_write = 1;
   EXPECT_TRUE(Gate(g, Action::kFailover).ready);
+  // A priority-0 replica cannot be promoted but still acknowledges writes.
+  g = Healthy();
+  Node(g, kR1)->priority = 0;
+  ForEachSentinelEntry(g, kR1, [](auto& e) { e.priority = 0; });
+  auto f = Gate(g, Action::kFailover);
+  EXPECT_TRUE(f.ready) << GateJson(f);
+  EXPECT_EQ(f.candidate->node, kR2);
+  EXPECT_TRUE(Gate(g, Action::kRestartReplica, kR1).ready);
+  EXPECT_TRUE(Gate(g, Action::kRestartReplica, kR2).Has(B::kLastHealthyReplica));
 }
 
 TEST(GateTest, LoadingAndSyncingReplicas) {
