@@ -20,13 +20,13 @@ build: deps $(BUILD_DIR)/CMakeCache.txt
 
 # Every test: unit, integration (real redis-server/redis-sentinel), e2e.
 test: build
-	cd $(BUILD_DIR) && ctest --output-on-failure --timeout 300
+	cd $(BUILD_DIR) && ctest --output-on-failure -j$(JOBS)
 
 unit: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -L unit
 
 integration: build
-	cd $(BUILD_DIR) && ctest --output-on-failure -L integration
+	cd $(BUILD_DIR) && ctest --output-on-failure -j$(JOBS) -L integration
 
 # `make run` starts a throwaway local Sentinel lab and the exporter watching it.
 # `make run SENTINEL=host:port` watches a real deployment instead (ARGS adds flags).
