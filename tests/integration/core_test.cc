@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <sstream>
 
 #include "lab/lab.h"
 #include "support/exporter_process.h"
@@ -154,6 +155,25 @@ TEST_F(CoreTest, PromtoolCheckMetricsIsClean) {
   EXPECT_EQ(status, 0) << out;
   EXPECT_EQ(out, "") << out;
   EXPECT_NE(r.body.find("from the background poll"), std::string::npos);
+}
+
+TEST_F(CoreTest, EveryMetricItEmitsIsDocumented) {
+  std::ifstream in(std::string(SOURCE_DIR) + "/docs/metrics.md");
+  std::stringstream doc;
+  doc << in.rdbuf();
+  ASSERT_FALSE(doc.str().empty());
+  auto body = exporter_->Get("/metrics").body;
+  std::istringstream lines(body);
+  std::string line;
+  int families = 0;
+  while (std::getline(lines, line)) {
+    if (line.rfind("# HELP ", 0) != 0) continue;
+    std::string name = line.substr(7, line.find(' ', 7) - 7);
+    ++families;
+    EXPECT_NE(doc.str().find("`" + name + "`"), std::string::npos)
+        << name << " is not in docs/metrics.md";
+  }
+  EXPECT_GT(families, 50);
 }
 
 TEST_F(CoreTest, ApiAndHttpBasics) {
