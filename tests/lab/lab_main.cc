@@ -254,7 +254,8 @@ void PrintBanner(Lab& lab, std::chrono::milliseconds took) {
   }
   out << "  redis-cli -p " << Port(p) << " INFO replication\n"
       << "  redis-cli -p " << Port(p)
-      << " DEBUG POPULATE 10000     # add keys\n";
+      << " EVAL \"for i=1,10000 do redis.call('SET','key:'..i,i) end\" 0"
+         "    # add keys (replicated; DEBUG POPULATE is not)\n";
   if (o.sentinels > 0) {
     const std::string s0 = Port(*lab.sentinels()[0]);
     const auto pause_s = o.down_after.count() / 1000 + 3;
