@@ -22,12 +22,14 @@ constexpr int kReady = 0;
 constexpr int kNotReady = 1;
 constexpr int kError = 2;
 
+constexpr const char* kUsage =
+    "usage: redis_ha_exporter check --sentinel HOST:PORT --group G --action "
+    "failover|restart-replica|restart-sentinel [--node HOST:PORT] [--wait DURATION] "
+    "[--max-lag-bytes B] [--require-version V] [--url http://HOST:PORT] [exporter flags]\n";
+
 int Usage(const std::string& message) {
   std::fprintf(stderr, "redis_ha_exporter check: %s\n", message.c_str());
-  std::fprintf(stderr,
-               "usage: redis_ha_exporter check --sentinel HOST:PORT --group G --action "
-               "failover|restart-replica|restart-sentinel [--node HOST:PORT] [--wait DURATION] "
-               "[--max-lag-bytes B] [--require-version V] [--url http://HOST:PORT]\n");
+  std::fprintf(stderr, "%s", kUsage);
   return kError;
 }
 
@@ -180,8 +182,9 @@ int RunCheck(const std::vector<std::string>& args) {
       continue;
     }
     if (name == "--help" || name == "-h") {
-      Usage("help");
-      return kError;
+      std::cout << kUsage
+                << "Prints the gate's JSON; exits 0 ready, 1 not ready, 2 error. See docs/gate.md.\n";
+      return kReady;
     }
     a.rest.push_back(args[i]);
   }

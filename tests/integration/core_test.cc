@@ -384,6 +384,26 @@ TEST_F(CoreFaultTest, RightPasswordFromAFileWorks) {
   EXPECT_EQ(exporter_->Get("/metrics").body.find("right-secret-3"), std::string::npos);
 }
 
+TEST_F(CoreFaultTest, TheGroupsListRestrictsWhatIsWatched) {
+  lab::LabOptions o;
+  o.groups = 2;
+  StartLab(o);
+  fs::path cfg = TempDir("groups") / "config.yml";
+  std::ofstream(cfg) << "groups:\n  - " << lab_->group_name(1) << "\n";
+  StartExporter({"--config", cfg.string()});
+  ASSERT_TRUE(exporter_->WaitForMetrics(
+      [&](auto& m) {
+        return Is(Value(m, "redis_ha_node_up", {{"node", lab_->primary(1).address()}}), 1);
+      },
+      10s));
+  auto m = exporter_->Scrape();
+  EXPECT_TRUE(Select(m, "redis_ha_node_up", {{"group", lab_->group_name(0)}}).empty());
+  EXPECT_TRUE(Select(m, "redis_ha_split_brain_risk", {{"group", lab_->group_name(0)}}).empty());
+  EXPECT_EQ(Select(m, "redis_ha_node_up", {{"group", lab_->group_name(1)}}).size(), 3u);
+  // Only the watched group's data nodes are polled: 3 nodes + 3 Sentinels.
+  EXPECT_TRUE(Is(Value(m, "redis_ha_exporter_connections"), 6));
+}
+
 TEST(ExporterProcessTest, SigtermStopsPromptly) {
   ExporterProcess e(EXPORTER_BINARY, {"--sentinel", "127.0.0.1:1"}, TempDir("sigterm") / "log");
   ASSERT_TRUE(e.Start().ok());
