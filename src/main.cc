@@ -12,6 +12,7 @@
 #include "config/config.h"
 #include "http/api.h"
 #include "http/gate_http.h"
+#include "http/page.h"
 #include "http/server.h"
 #include "metrics/collector.h"
 #include "poll/poller.h"
@@ -62,6 +63,12 @@ int Serve(const std::vector<std::string>& args, Config config) {
   routes["/api/v1/gate"] = [source, gate_options](const http::Request& req) {
     return http::HandleGate(req, *source(), gate_options, std::chrono::system_clock::now(),
                             /*always_200=*/true);
+  };
+  routes["/"] = [source, gate_options](const http::Request& req) {
+    return http::HandleFleetPage(req, *source(), gate_options, std::chrono::system_clock::now());
+  };
+  routes["/group"] = [source, gate_options](const http::Request& req) {
+    return http::HandleGroupPage(req, *source(), gate_options, std::chrono::system_clock::now());
   };
   routes["/-/reload"] = [](const http::Request& req) {
     if (req.method != "POST") {
