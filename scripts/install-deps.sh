@@ -6,7 +6,7 @@ set -euo pipefail
 build_pkgs=(cmake make g++ pkg-config prometheus-cpp-dev libhiredis-dev libyaml-cpp-dev
             libcivetweb-dev libgtest-dev libgmock-dev libssl-dev)
 run_pkgs=(redis-server redis-sentinel redis-tools curl)
-test_pkgs=(prometheus dpkg-dev file python3-yaml prometheus-alertmanager)
+test_pkgs=(prometheus dpkg-dev file python3-yaml prometheus-alertmanager chromium shellcheck)
 
 case "${1:-all}" in
   build) want=("${build_pkgs[@]}") ;;
