@@ -43,6 +43,7 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "e2e"))
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 import e2e  # noqa: E402  (the lab banner parser and process handling of the end-to-end test)
 
 GROUP = "mymaster"
