@@ -234,11 +234,11 @@ model::SnapshotPtr Poller::Cycle() {
       if (p.kind == Plan::kNode) {
         model::NodeState n;
         n.address = p.address;
+        // The record of the group that planned it (a node in two groups is polled once).
         NodeRecord* rec = nullptr;
-        for (auto& [gname, grec] : groups_) {
-          if (auto it = grec.nodes.find(p.address); it != grec.nodes.end()) {
+        if (auto git = groups_.find(p.groups.front()); git != groups_.end()) {
+          if (auto it = git->second.nodes.find(p.address); it != git->second.nodes.end()) {
             rec = &it->second;
-            break;
           }
         }
         if (rec != nullptr) n.announced = rec->announced;

@@ -36,7 +36,8 @@ TEST(DocsTest, EveryBlockerAndActionIsDocumented) {
   ASSERT_FALSE(doc.empty());
   for (size_t i = 0; i < assess::kBlockerCount; ++i) {
     std::string name = assess::BlockerName(static_cast<assess::Blocker>(i));
-    EXPECT_NE(doc.find("| `" + name + "` |"), std::string::npos) << name;
+    EXPECT_NE(doc.find("| <a id=\"" + name + "\"></a>`" + name + "` |"), std::string::npos)
+        << name;
   }
   for (auto a : assess::kActions) {
     EXPECT_NE(doc.find("| `" + std::string(assess::ActionName(a)) + "` |"), std::string::npos);
