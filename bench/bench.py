@@ -1,0 +1,1179 @@
+#!/usr/bin/env python3
+"""Fleet benchmark (issue 7): redis_ha_exporter against redis_exporter and the floor.
+
+For each fleet size G it starts a real fleet on loopback (bench_fleet: 3 Sentinels watching
+G groups of 1 primary + 2 replicas, a writer keeping every primary busy) and then, on that
+same fleet, runs the contenders one at a time, alternating, repeated:
+
+  baseline        nothing but the fleet (its own Sentinel/replication/writer traffic)
+  ours            redis_ha_exporter, 1 s poll interval, /metrics scraped once a second
+  redis_exporter  prometheus-redis-exporter, every node and Sentinel scraped once a second
+                  through /scrape?target= (this harness plays Prometheus: all at once)
+  floor           bench_floor: our per-cycle commands, pipelined and concurrent, replies
+                  ignored
+
+Then the gate at 1000 requests/s while polling, and detection latency (kill a primary).
+Every figure of a phase is taken over one window [t1, t2] after a warm-up: CPU from
+/proc/<pid>/stat and schedstat, peak RSS (VmHWM), fds, TCP connections per server, and
+the servers' own INFO stats/commandstats deltas minus the baseline's.
+
+Writes results.json, RESULTS.md and cost.png (gnuplot) into --out-dir.
+  make bench                         # G = 1, 10, 100
+  bench/bench.py --groups 1,10,100,300 --exporter build/redis_ha_exporter --tools build/bench
+  bench/bench.py --smoke ...         # G = 2, short phases; checks every figure was produced
+Python 3 standard library only.
+"""
+
+import argparse
+import concurrent.futures
+import json
+import math
+import os
+import platform
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def log(*args):
+    print("[bench %s]" % time.strftime("%H:%M:%S"), *args, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------------------------
+# A tiny RESP client (one command per connection is plenty for INFO snapshots).
+
+def _read_reply(f):
+    line = f.readline()
+    if not line:
+        raise ConnectionError("closed")
+    t, rest = line[:1], line[1:-2]
+    if t == b"+":
+        return rest.decode()
+    if t == b"-":
+        raise RuntimeError(rest.decode())
+    if t == b":":
+        return int(rest)
+    if t == b"$":
+        n = int(rest)
+        if n < 0:
+            return None
+        data = f.read(n + 2)
+        return data[:-2].decode(errors="replace")
+    if t == b"*":
+        n = int(rest)
+        return None if n < 0 else [_read_reply(f) for _ in range(n)]
+    raise RuntimeError("bad reply %r" % line)
+
+
+def redis_cmd(addr, *args, timeout=5.0):
+    host, port = addr.rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=timeout) as s:
+        out = b"*%d\r\n" % len(args)
+        for a in args:
+            a = str(a).encode()
+            out += b"$%d\r\n%s\r\n" % (len(a), a)
+        s.sendall(out)
+        with s.makefile("rb") as f:
+            return _read_reply(f)
+
+
+def server_stats(addr):
+    """Counters of one server: commands by name, bytes, read/write events."""
+    text = redis_cmd(addr, "INFO", "stats", "commandstats")  # Sentinels have no commandstats
+    out = {"cmds": {}, "t": time.monotonic()}
+    for line in text.splitlines():
+        if ":" not in line or line.startswith("#"):
+            continue
+        k, v = line.split(":", 1)
+        if k.startswith("cmdstat_"):
+            m = re.search(r"calls=(\d+)", v)
+            out["cmds"][k[8:]] = int(m.group(1)) if m else 0
+        elif k in ("total_net_input_bytes", "total_net_output_bytes", "total_reads_processed",
+                   "total_writes_processed", "total_connections_received",
+                   "total_commands_processed"):
+            out[k] = int(v)
+    return out
+
+
+def snapshot_servers(addrs):
+    with concurrent.futures.ThreadPoolExecutor(max_workers=16) as ex:
+        res = list(ex.map(lambda a: (a, _safe(server_stats, a)), addrs))
+    return dict(res)
+
+
+def _safe(fn, *a):
+    try:
+        return fn(*a)
+    except Exception as e:  # a server being failed over, say
+        return {"error": str(e)}
+
+
+def stats_delta(s1, s2):
+    """Per-server deltas of every counter; None if either side failed."""
+    out = {}
+    for addr, a in s1.items():
+        b = s2.get(addr)
+        if not b or "error" in a or "error" in b:
+            out[addr] = None
+            continue
+        d = {k: b[k] - a[k] for k in a if k != "cmds"}
+        d["cmds"] = {c: b["cmds"].get(c, 0) - a["cmds"].get(c, 0) for c in b["cmds"]}
+        d["cmds_total"] = d.pop("total_commands_processed", 0)
+        d["dt"] = d.pop("t")
+        out[addr] = d
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# /proc
+
+def proc_cpu(pid):
+    """(utime+stime seconds from /proc/pid/stat, on-CPU seconds summed over live threads
+    from schedstat, {thread name: seconds})."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    ticks = int(fields[11]) + int(fields[12])
+    sched = 0.0
+    threads = {}
+    try:
+        for tid in os.listdir("/proc/%d/task" % pid):
+            try:
+                with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
+                    ns = int(f.read().split()[0])
+                with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
+                    name = f.read().strip()
+            except OSError:
+                continue
+            sched += ns / 1e9
+            threads[tid] = (name, ns / 1e9)
+    except OSError:
+        pass
+    return ticks / CLK_TCK, sched, threads
+
+
+def proc_status(pid, key):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])  # kB
+    return 0
+
+
+def proc_fds(pid):
+    try:
+        return len(os.listdir("/proc/%d/fd" % pid))
+    except OSError:
+        return 0
+
+
+def _tcp_table():
+    table = {}
+    for path in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(path) as f:
+                next(f)
+                for line in f:
+                    p = line.split()
+                    if p[3] != "01":  # ESTABLISHED
+                        continue
+                    rport = int(p[2].rsplit(":", 1)[1], 16)
+                    table[p[9]] = rport
+        except OSError:
+            pass
+    return table
+
+
+def proc_connections(pid, ports):
+    """{server port: established connections from pid}, for ports of the fleet."""
+    table = _tcp_table()
+    out = {}
+    try:
+        fds = os.listdir("/proc/%d/fd" % pid)
+    except OSError:
+        return out
+    for fd in fds:
+        try:
+            link = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+        except OSError:
+            continue
+        m = re.match(r"socket:\[(\d+)\]", link)
+        if not m:
+            continue
+        port = table.get(m.group(1))
+        if port in ports:
+            out[port] = out.get(port, 0) + 1
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# Small helpers
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, deadline=15.0):
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+def http_get(url, timeout=10.0):
+    with urllib.request.urlopen(url, timeout=timeout) as r:
+        return r.read().decode(errors="replace")
+
+
+def pct(values, q):
+    """Quantile q (0..100) with linear interpolation; None for no values."""
+    v = sorted(values)
+    if not v:
+        return None
+    if len(v) == 1:
+        return v[0]
+    pos = (len(v) - 1) * q / 100.0
+    lo = int(math.floor(pos))
+    hi = min(lo + 1, len(v) - 1)
+    return v[lo] + (v[hi] - v[lo]) * (pos - lo)
+
+
+def med(values):
+    v = [x for x in values if x is not None]
+    return statistics.median(v) if v else None
+
+
+def spread(values):
+    v = [x for x in values if x is not None]
+    return (min(v), max(v)) if v else (None, None)
+
+
+def fit_line(xs, ys):
+    """Least squares y = a + b x: (a, b, r2)."""
+    n = len(xs)
+    if n < 2:
+        return None, None, None
+    mx, my = sum(xs) / n, sum(ys) / n
+    sxx = sum((x - mx) ** 2 for x in xs)
+    sxy = sum((x - mx) * (y - my) for x, y in zip(xs, ys))
+    if sxx == 0:
+        return None, None, None
+    b = sxy / sxx
+    a = my - b * mx
+    ss_tot = sum((y - my) ** 2 for y in ys)
+    ss_res = sum((y - a - b * x) ** 2 for x, y in zip(xs, ys))
+    r2 = 1 - ss_res / ss_tot if ss_tot > 0 else 1.0
+    return a, b, r2
+
+
+# ---------------------------------------------------------------------------------------
+# The fleet
+
+class Fleet:
+    def __init__(self, args, groups, workdir):
+        self.topology_path = os.path.join(workdir, "topology-%d.txt" % groups)
+        cmd = [os.path.join(args.tools, "bench_fleet"), "--groups", str(groups),
+               "--topology", self.topology_path, "--down-after-ms", str(args.down_after_ms),
+               "--writes-per-second", str(args.writes_per_second)]
+        log("starting fleet: G=%d (%d data nodes + 3 Sentinels)" % (groups, 3 * groups))
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     text=True, bufsize=1)
+        line = self.proc.stdout.readline()
+        if not line.startswith("ready"):
+            raise RuntimeError("fleet did not start (G=%d): %r" % (groups, line))
+        log("fleet up:", line.strip())
+        self.load()
+
+    def load(self):
+        self.sentinels, self.nodes, self.groups = [], [], {}
+        with open(self.topology_path) as f:
+            for line in f:
+                p = line.split()
+                if p[0] == "sentinel":
+                    self.sentinels.append({"addr": p[1], "pid": int(p[2])})
+                elif p[0] == "node":
+                    n = {"group": p[1], "addr": p[2], "pid": int(p[3]), "role": p[4]}
+                    self.nodes.append(n)
+                    self.groups.setdefault(p[1], []).append(n)
+
+    def command(self, line):
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+        reply = self.proc.stdout.readline().strip()
+        self.load()
+        return reply
+
+    def addrs(self):
+        return [s["addr"] for s in self.sentinels] + [n["addr"] for n in self.nodes]
+
+    def ports(self):
+        return {int(a.rsplit(":", 1)[1]) for a in self.addrs()}
+
+    def pids(self):
+        return [s["pid"] for s in self.sentinels] + [n["pid"] for n in self.nodes]
+
+    def stop(self):
+        try:
+            self.proc.stdin.write("quit\n")
+            self.proc.stdin.flush()
+            self.proc.wait(timeout=60)
+        except Exception:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def fleet_cpu_share(fleet, seconds=3.0):
+    """CPU of the whole fleet (all servers) as a share of one core, over `seconds`."""
+    def total():
+        t = 0.0
+        for pid in fleet.pids():
+            try:
+                t += proc_cpu(pid)[0]
+            except OSError:
+                pass
+        return t
+    a = total()
+    time.sleep(seconds)
+    return (total() - a) / seconds * 100.0
+
+
+# ---------------------------------------------------------------------------------------
+# Phases
+
+class Contender:
+    """A running contender: its process (if any) and the driver playing Prometheus."""
+
+    def __init__(self, kind, args, fleet, workdir, duration):
+        self.kind, self.proc, self.driver, self.port = kind, None, None, None
+        self.driver_out = os.path.join(workdir, "driver-%s.json" % kind)
+        self.floor_out = os.path.join(workdir, "floor.json")
+        http = os.path.join(args.tools, "bench_http")
+        if kind == "ours":
+            self.port = free_port()
+            self.proc = subprocess.Popen(
+                [args.exporter, "--sentinel", fleet.sentinels[0]["addr"], "--poll.interval",
+                 "1s", "--web.listen-address", "127.0.0.1:%d" % self.port, "--log.level",
+                 "warn"], stdout=subprocess.DEVNULL, stderr=open(
+                     os.path.join(workdir, "ours.log"), "a"))
+            if not wait_port(self.port):
+                raise RuntimeError("redis_ha_exporter did not listen")
+            urls = os.path.join(workdir, "urls-ours.txt")
+            with open(urls, "w") as f:
+                f.write("http://127.0.0.1:%d/metrics\n" % self.port)
+            self.driver = subprocess.Popen(
+                [http, "scrape", "--urls", urls, "--interval-ms", "1000", "--duration-s",
+                 str(duration), "--grep", "redis_ha_exporter_poll_duration_seconds_sum",
+                 "--grep", "redis_ha_exporter_poll_duration_seconds_count",
+                 "--grep", "redis_ha_exporter_connections",
+                 "--grep", "redis_ha_exporter_sent_bytes_total",
+                 "--grep", "redis_ha_exporter_received_bytes_total",
+                 "--out", self.driver_out])
+        elif kind == "redis_exporter":
+            self.port = free_port()
+            self.proc = subprocess.Popen(
+                [args.redis_exporter, "-web.listen-address", "127.0.0.1:%d" % self.port,
+                 "-redis.addr", "", "-log-format", "txt"], stdout=subprocess.DEVNULL,
+                stderr=open(os.path.join(workdir, "redis_exporter.log"), "a"))
+            if not wait_port(self.port):
+                raise RuntimeError("redis_exporter did not listen")
+            urls = os.path.join(workdir, "urls-re.txt")
+            with open(urls, "w") as f:
+                for a in fleet.addrs():
+                    f.write("http://127.0.0.1:%d/scrape?target=redis://%s\n" % (self.port, a))
+            self.driver = subprocess.Popen(
+                [http, "scrape", "--urls", urls, "--interval-ms", "1000", "--duration-s",
+                 str(duration), "--out", self.driver_out])
+        elif kind == "floor":
+            self.proc = subprocess.Popen(
+                [os.path.join(args.tools, "bench_floor"), "--topology", fleet.topology_path,
+                 "--interval-ms", "1000", "--out", self.floor_out])
+
+    def pid(self):
+        return self.proc.pid if self.proc else None
+
+    def finish(self):
+        if self.driver:
+            self.driver.wait(timeout=120)
+        if self.proc:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        out = None
+        path = self.driver_out if self.driver else (self.floor_out if self.kind == "floor"
+                                                    else None)
+        if path and os.path.exists(path):
+            with open(path) as f:
+                out = json.load(f)
+            os.unlink(path)
+        return out
+
+
+def run_phase(kind, args, fleet, workdir):
+    warm, length = args.warmup, args.phase
+    c = Contender(kind, args, fleet, workdir, warm + length + 1.5)
+    ports = fleet.ports()
+    sentinel_ports = {int(s["addr"].rsplit(":", 1)[1]) for s in fleet.sentinels}
+    time.sleep(warm)
+    pid = c.pid()
+    addrs = fleet.addrs()
+    s1 = snapshot_servers(addrs)
+    t1 = time.monotonic()
+    cpu1 = proc_cpu(pid) if pid else None
+    fds_max, conn_samples = 0, []
+    while time.monotonic() < t1 + length:
+        time.sleep(min(1.0, max(0.0, t1 + length - time.monotonic())))
+        if pid:
+            fds_max = max(fds_max, proc_fds(pid))
+            conn_samples.append(proc_connections(pid, ports))
+    cpu2 = proc_cpu(pid) if pid else None
+    t2 = time.monotonic()
+    s2 = snapshot_servers(addrs)
+    hwm = proc_status(pid, "VmHWM") if pid else None
+    raw = c.finish()
+    r = {"kind": kind, "t1": t1, "t2": t2, "window_s": t2 - t1,
+         "servers": stats_delta(s1, s2)}
+    if pid:
+        stat_s = cpu2[0] - cpu1[0]
+        sched_s = cpu2[1] - cpu1[1]
+        # schedstat has ns precision but forgets threads that exited; stat has 10 ms ticks
+        # but keeps them. Trust schedstat unless stat says clearly more.
+        r["cpu_s"] = sched_s if sched_s > 0 and stat_s <= sched_s + 0.03 else stat_s
+        r["cpu_stat_s"], r["cpu_sched_s"] = stat_s, sched_s
+        per_name = {}
+        for tid, (name, sec) in cpu2[2].items():
+            before = cpu1[2].get(tid, (name, 0.0))[1]
+            per_name[name] = per_name.get(name, 0.0) + sec - before
+        r["cpu_by_thread"] = per_name
+        r["rss_hwm_kb"], r["fds_max"] = hwm, fds_max
+        per_server_max = {}
+        for sample in conn_samples:
+            for port, n in sample.items():
+                per_server_max[port] = max(per_server_max.get(port, 0), n)
+        node_ports = ports - sentinel_ports
+        r["conns_per_node_max"] = max([per_server_max.get(p, 0) for p in node_ports] or [0])
+        r["conns_per_sentinel_max"] = max([per_server_max.get(p, 0) for p in sentinel_ports]
+                                          or [0])
+        r["conns_total_max"] = max([sum(s.values()) for s in conn_samples] or [0])
+    r["driver"] = raw
+    return r
+
+
+def summarize_phase(r, t1, t2):
+    """Cycles, cycle times and scrape figures of one phase, inside [t1, t2]."""
+    kind, raw = r["kind"], r.get("driver")
+    out = {}
+    if kind == "ours" and raw:
+        pts = []
+        for g in raw["grep"]:
+            vals = dict(line.rsplit(" ", 1) for line in g["lines"].splitlines() if " " in line)
+            pts.append((g["t"], float(vals.get("redis_ha_exporter_poll_duration_seconds_count",
+                                               "nan")),
+                        float(vals.get("redis_ha_exporter_poll_duration_seconds_sum", "nan")),
+                        float(vals.get("redis_ha_exporter_connections", "nan"))))
+        inside = [p for p in pts if t1 - 0.5 <= p[0] <= t2 + 0.5]
+        durations = []
+        for a, b in zip(inside, inside[1:]):
+            dn, ds = b[1] - a[1], b[2] - a[2]
+            if dn >= 1:
+                durations += [ds / dn * 1000.0] * int(dn)
+        if len(inside) >= 2:
+            rate = (inside[-1][1] - inside[0][1]) / (inside[-1][0] - inside[0][0])
+            out["cycles"] = rate * (t2 - t1)
+        out["cycle_ms"] = durations
+        lat = raw["latencies_ms"]
+        rounds = [x for x in raw["rounds"] if t1 <= x["start"] <= t2]
+        out["metrics_ms"] = [x["wall_ms"] for x in rounds] or lat
+        out["metrics_bytes"] = med([x["bytes"] for x in rounds])
+        out["exporter_connections_gauge"] = max([p[3] for p in inside] or [0])
+    elif kind == "redis_exporter" and raw:
+        rounds = [x for x in raw["rounds"] if t1 <= x["start"] <= t2]
+        out["cycles"] = len(rounds)
+        out["cycle_ms"] = [x["wall_ms"] for x in rounds]
+        out["scrape_ms"] = raw["latencies_ms"]
+        out["errors"] = sum(x["errors"] for x in rounds)
+        out["overruns"] = raw["overruns"]
+        out["sweep_bytes"] = med([x["bytes"] for x in rounds])
+    elif kind == "floor" and raw:
+        cyc = [x for x in raw["cycles"] if t1 <= x["start"] <= t2]
+        out["cycles"] = len(cyc)
+        out["cycle_ms"] = [x["wall_ms"] for x in cyc]
+        out["failures"] = raw["failures"]
+    return out
+
+
+def load_per_cycle(phase, base_rates, fleet, cycles):
+    """Commands, bytes and read events per server per cycle, baseline subtracted."""
+    if not cycles:
+        return None
+    T = phase["window_s"]
+    kinds = {"node": [n["addr"] for n in fleet.nodes],
+             "sentinel": [s["addr"] for s in fleet.sentinels]}
+    out = {}
+    for kind, addrs in kinds.items():
+        rates = rates_of(phase, addrs)
+        if rates is None or base_rates.get(kind) is None:
+            out[kind] = None
+            continue
+        b = base_rates[kind]
+        d = {k: (rates[k] - b.get(k, 0.0)) * T / cycles for k in rates if k != "cmds"}
+        cmds = {c: (rates["cmds"].get(c, 0.0) - b["cmds"].get(c, 0.0)) * T / cycles
+                for c in rates["cmds"]}
+        d["by_command"] = {c: round(v, 3) for c, v in sorted(cmds.items()) if v > 0.05}
+        out[kind] = d
+    return out
+
+
+def rates_of(phase, addrs):
+    """Mean per-server per-second rate of every counter over `addrs` (each server over the
+    time between its own two reads)."""
+    ds = [phase["servers"].get(a) for a in addrs]
+    ds = [d for d in ds if d and d.get("dt", 0) > 0]
+    if not ds:
+        return None
+    keys = ["cmds_total", "total_net_input_bytes", "total_net_output_bytes",
+            "total_reads_processed", "total_writes_processed", "total_connections_received"]
+    out = {k: sum(d.get(k, 0) / d["dt"] for d in ds) / len(ds) for k in keys}
+    cmds = {}
+    for d in ds:
+        for c, v in d["cmds"].items():
+            cmds[c] = cmds.get(c, 0) + v / d["dt"]
+    out["cmds"] = {c: v / len(ds) for c, v in cmds.items()}
+    return out
+
+
+def run_gate(args, fleet, workdir):
+    """Ours polling (and scraped each second) while the gate takes 1000 requests/s: once as
+    any client would, once with the client acknowledging at once (TCP_QUICKACK), which
+    takes a server-side Nagle/delayed-ACK stall out and leaves the server's own time."""
+    length = args.gate_seconds
+    c = Contender("ours", args, fleet, workdir, args.warmup + 2 * length + 6)
+    time.sleep(args.warmup)
+    group = sorted(fleet.groups)[0]
+    out = {}
+    for variant, quick in (("plain", "0"), ("quickack", "1")):
+        out_path = os.path.join(workdir, "gate.json")
+        subprocess.run([os.path.join(args.tools, "bench_http"), "rate", "--url",
+                        "http://127.0.0.1:%d/gate?group=%s&action=failover" % (c.port, group),
+                        "--rps", str(args.gate_rps), "--duration-s", str(length), "--conns",
+                        "8", "--quickack", quick, "--out", out_path], check=True)
+        with open(out_path) as f:
+            g = json.load(f)
+        lat = g["latencies_ms"]
+        r = {"rps_target": args.gate_rps, "requests": g["requests"], "errors": g["errors"],
+             "unexpected_status": g["unexpected_status"],
+             "achieved_rps": g["requests"] / g["elapsed_s"] if g["elapsed_s"] else None,
+             "p50_ms": pct(lat, 50), "p99_ms": pct(lat, 99),
+             "max_ms": max(lat) if lat else None,
+             "service_p50_ms": pct(g["service_ms"], 50),
+             "service_p99_ms": pct(g["service_ms"], 99)}
+        if variant == "plain":
+            out.update(r)
+        else:
+            out["quickack"] = r
+    c.finish()
+    return out
+
+
+def run_detection(args, fleet, workdir, repeats):
+    """Kill a primary per trial (a different group each time) with ours running."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [args.exporter, "--sentinel", fleet.sentinels[0]["addr"], "--poll.interval", "1s",
+         "--web.listen-address", "127.0.0.1:%d" % port, "--log.level", "warn"],
+        stdout=subprocess.DEVNULL, stderr=open(os.path.join(workdir, "ours.log"), "a"))
+    trials = []
+    try:
+        wait_port(port)
+        time.sleep(args.warmup + 1)
+        names = sorted(fleet.groups, key=lambda g: (len(g), g))[::-1][:repeats]
+        for g in names:
+            prim = next(n for n in fleet.groups[g] if n["role"] == "primary")
+            res = subprocess.run(
+                [os.path.join(args.tools, "bench_detect"), "--sentinels",
+                 ",".join(s["addr"] for s in fleet.sentinels), "--group", g, "--primary",
+                 prim["addr"], "--pid", str(prim["pid"]), "--exporter", "127.0.0.1:%d" % port,
+                 "--timeout-s", "60"], capture_output=True, text=True)
+            if res.returncode != 0:
+                log("detection trial failed:", res.stderr.strip())
+                continue
+            t = json.loads(res.stdout)
+            log("detection %s: %s" % (g, res.stdout.strip()))
+            trials.append(t)
+            reply = fleet.command("restart " + prim["addr"])
+            if not reply.startswith("ok"):
+                log("restart of %s: %s" % (prim["addr"], reply))
+            time.sleep(3)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+    def diff(t, a, b):
+        return t[a] - t[b] if t.get(a) is not None and t.get(b) is not None else None
+
+    out = {"trials": trials}
+    for k in ("sdown_ms", "switch_ms", "gate_sdown_ms", "gate_switch_ms", "api_down_ms",
+              "api_switch_ms"):
+        out[k] = med([t.get(k) for t in trials])
+    out["sdown_to_gate_ms"] = med([diff(t, "gate_sdown_ms", "sdown_ms") for t in trials])
+    out["switch_to_gate_ms"] = med([diff(t, "gate_switch_ms", "switch_ms") for t in trials])
+    out["sdown_to_gate_max_ms"] = max([x for x in (diff(t, "gate_sdown_ms", "sdown_ms")
+                                                   for t in trials) if x is not None] or [0])
+    out["switch_to_gate_max_ms"] = max([x for x in (diff(t, "gate_switch_ms", "switch_ms")
+                                                    for t in trials) if x is not None] or [0])
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# One fleet size
+
+def bench_size(args, G, workdir):
+    fleet = Fleet(args, G, workdir)
+    res = {"groups": G, "servers": len(fleet.addrs()), "load_before": os.getloadavg()}
+    try:
+        time.sleep(args.settle)
+        res["fleet_cpu_pct"] = fleet_cpu_share(fleet)
+        res["fleet_rss_mb"] = sum(proc_status(p, "VmRSS") for p in fleet.pids()) / 1024.0
+        kinds = ["baseline", "ours", "redis_exporter", "floor"]
+        if not args.redis_exporter:
+            kinds.remove("redis_exporter")
+        phases = []
+        for rep in range(args.reps):
+            order = kinds[rep % len(kinds):] + kinds[:rep % len(kinds)]
+            for kind in order:
+                log("G=%d rep %d/%d: %s" % (G, rep + 1, args.reps, kind))
+                ph = run_phase(kind, args, fleet, workdir)
+                ph["rep"] = rep
+                ph["summary"] = summarize_phase(ph, ph["t1"], ph["t2"])
+                phases.append(ph)
+        log("G=%d: gate at %d rps" % (G, args.gate_rps))
+        res["gate"] = run_gate(args, fleet, workdir)
+        log("G=%d: detection" % G)
+        res["detection"] = run_detection(args, fleet, workdir, min(args.detect_repeats, G))
+        res["load_after"] = os.getloadavg()
+    finally:
+        fleet.stop()
+    # Baseline rates: mean over the baseline phases.
+    base = {}
+    for kind, addrs in (("node", [n["addr"] for n in fleet.nodes]),
+                        ("sentinel", [s["addr"] for s in fleet.sentinels])):
+        rs = [rates_of(p, addrs) for p in phases if p["kind"] == "baseline"]
+        rs = [r for r in rs if r]
+        if not rs:
+            base[kind] = None
+            continue
+        keys = [k for k in rs[0] if k != "cmds"]
+        b = {k: sum(r[k] for r in rs) / len(rs) for k in keys}
+        names = set().union(*[r["cmds"] for r in rs])
+        b["cmds"] = {c: sum(r["cmds"].get(c, 0) for r in rs) / len(rs) for c in names}
+        base[kind] = b
+    res["contenders"] = {}
+    for kind in ("ours", "redis_exporter", "floor"):
+        reps = []
+        for p in phases:
+            if p["kind"] != kind:
+                continue
+            s = p["summary"]
+            cyc = s.get("cycles")
+            x = {"cycles_per_s": cyc / p["window_s"] if cyc else None,
+                 "cycle_p50_ms": pct(s.get("cycle_ms", []), 50),
+                 "cycle_p99_ms": pct(s.get("cycle_ms", []), 99),
+                 "cpu_ms_per_cycle": p["cpu_s"] * 1000.0 / cyc if cyc else None,
+                 "cpu_pct": p["cpu_s"] / p["window_s"] * 100.0,
+                 "rss_mb": p["rss_hwm_kb"] / 1024.0, "fds": p["fds_max"],
+                 "conns_per_node": p["conns_per_node_max"],
+                 "conns_per_sentinel": p["conns_per_sentinel_max"],
+                 "conns_total": p["conns_total_max"],
+                 "cpu_by_thread": p["cpu_by_thread"],
+                 "load": load_per_cycle(p, base, fleet, cyc)}
+            if kind == "ours":
+                http_s = sum(v for k, v in p["cpu_by_thread"].items() if "civet" in k.lower()
+                             or k.startswith("worker"))
+                x["cpu_ms_per_cycle_poll_only"] = ((p["cpu_s"] - http_s) * 1000.0 / cyc
+                                                   if cyc else None)
+                x["metrics_p50_ms"] = pct(s.get("metrics_ms", []), 50)
+                x["metrics_p99_ms"] = pct(s.get("metrics_ms", []), 99)
+                x["metrics_bytes"] = s.get("metrics_bytes")
+                x["connections_gauge"] = s.get("exporter_connections_gauge")
+            if kind == "redis_exporter":
+                x["scrape_p50_ms"] = pct(s.get("scrape_ms", []), 50)
+                x["scrape_p99_ms"] = pct(s.get("scrape_ms", []), 99)
+                x["errors"] = s.get("errors")
+                x["overruns"] = s.get("overruns")
+                x["sweep_bytes"] = s.get("sweep_bytes")
+            if kind == "floor":
+                x["failures"] = s.get("failures")
+            reps.append(x)
+        res["contenders"][kind] = {"reps": reps}
+    res["baseline"] = base
+    return res
+
+
+# ---------------------------------------------------------------------------------------
+# Figures, targets and the report
+
+def figure(res, kind, key, sub=None):
+    reps = res["contenders"].get(kind, {}).get("reps", [])
+    vals = []
+    for r in reps:
+        v = r.get(key)
+        if sub is not None:
+            for s in sub:
+                v = v.get(s) if isinstance(v, dict) else None
+        vals.append(v)
+    return med(vals), spread(vals)
+
+
+def fmt(v, digits=2):
+    if v is None:
+        return "—"
+    if isinstance(v, float):
+        if abs(v) >= 100:
+            return "%.0f" % v
+        return ("%%.%df" % digits) % v
+    return str(v)
+
+
+def fmt_spread(m, sp, digits=2):
+    if m is None:
+        return "—"
+    lo, hi = sp
+    if lo is None or lo == hi:
+        return fmt(m, digits)
+    return "%s (%s–%s)" % (fmt(m, digits), fmt(lo, digits), fmt(hi, digits))
+
+
+ROWS = [
+    # label, key, sub, digits
+    ("poll cycles per second", "cycles_per_s", None, 2),
+    ("cycle wall time p50, ms", "cycle_p50_ms", None, 2),
+    ("cycle wall time p99, ms", "cycle_p99_ms", None, 2),
+    ("CPU per cycle, ms", "cpu_ms_per_cycle", None, 3),
+    ("CPU per cycle without /metrics, ms", "cpu_ms_per_cycle_poll_only", None, 3),
+    ("CPU, % of one core", "cpu_pct", None, 2),
+    ("peak RSS (VmHWM), MB", "rss_mb", None, 1),
+    ("open fds (max)", "fds", None, 0),
+    ("TCP connections per data node (max)", "conns_per_node", None, 0),
+    ("TCP connections per Sentinel (max)", "conns_per_sentinel", None, 0),
+    ("data node: commands per cycle", "load", ("node", "cmds_total"), 2),
+    ("data node: bytes in per cycle", "load", ("node", "total_net_input_bytes"), 0),
+    ("data node: bytes out per cycle", "load", ("node", "total_net_output_bytes"), 0),
+    ("data node: read events (round trips) per cycle", "load", ("node", "total_reads_processed"), 2),
+    ("data node: connections accepted per cycle", "load", ("node", "total_connections_received"), 2),
+    ("Sentinel: commands per cycle", "load", ("sentinel", "cmds_total"), 1),
+    ("Sentinel: bytes in per cycle", "load", ("sentinel", "total_net_input_bytes"), 0),
+    ("Sentinel: bytes out per cycle", "load", ("sentinel", "total_net_output_bytes"), 0),
+    ("Sentinel: read events (round trips) per cycle", "load", ("sentinel", "total_reads_processed"), 2),
+    ("/metrics (ours) or one target's scrape (redis_exporter) p50, ms", None, None, 2),
+    ("/metrics (ours) or one target's scrape (redis_exporter) p99, ms", None, None, 2),
+]
+
+
+def targets(res):
+    """[(target, measured text, pass bool or None)] at this fleet size."""
+    def f(kind, key, sub=None):
+        return figure(res, kind, key, sub)[0]
+
+    out = []
+
+    def add(name, value, ok, text=None):
+        out.append((name, text if text is not None else fmt(value), ok))
+
+    cpu_pct = f("ours", "cpu_pct")
+    add("CPU < 3 % of one core at 1 s (poll + one /metrics scrape a second)", cpu_pct,
+        cpu_pct is not None and cpu_pct < 3, fmt(cpu_pct) + " %")
+    ours_cpu = f("ours", "cpu_ms_per_cycle")
+    re_cpu = f("redis_exporter", "cpu_ms_per_cycle")
+    ratio = re_cpu / ours_cpu if ours_cpu and re_cpu else None
+    add(">= 5x less CPU per full sweep than redis_exporter", ratio,
+        ratio is not None and ratio >= 5,
+        "%sx (%s vs %s ms)" % (fmt(ratio, 1), fmt(re_cpu, 2), fmt(ours_cpu, 3)))
+    poll_only = f("ours", "cpu_ms_per_cycle_poll_only")
+    floor_cpu = f("floor", "cpu_ms_per_cycle")
+    fr = poll_only / floor_cpu if poll_only and floor_cpu else None
+    add("within 1.5x the floor (CPU per cycle, poll only)", fr, fr is not None and fr <= 1.5,
+        "%sx (%s vs %s ms)" % (fmt(fr, 2), fmt(poll_only, 3), fmt(floor_cpu, 3)))
+    p99 = f("ours", "cycle_p99_ms")
+    add("poll cycle p99 < 50 ms", p99, p99 is not None and p99 < 50, fmt(p99) + " ms")
+    m99 = f("ours", "metrics_p99_ms")
+    add("/metrics < 25 ms (p99 of the scrapes)", m99, m99 is not None and m99 < 25,
+        fmt(m99) + " ms")
+    g = res.get("gate", {})
+    add("gate p99 < 1 ms at 1000 requests/s", g.get("p99_ms"),
+        g.get("p99_ms") is not None and g["p99_ms"] < 1 and not g.get("errors"),
+        "%s ms (p50 %s ms, %s req/s achieved)" % (fmt(g.get("p99_ms")), fmt(g.get("p50_ms")),
+                                                  fmt(g.get("achieved_rps"), 0)))
+    rss = f("ours", "rss_mb")
+    add("peak RSS < 40 MB", rss, rss is not None and rss < 40, fmt(rss, 1) + " MB")
+    cn, cs = f("ours", "conns_per_node"), f("ours", "conns_per_sentinel")
+    add("one connection per server (+ one subscription per Sentinel)", None,
+        cn is not None and cn <= 1 and cs is not None and cs <= 2,
+        "%s per data node, %s per Sentinel" % (fmt(cn, 0), fmt(cs, 0)))
+    rn = f("ours", "load", ("node", "total_reads_processed"))
+    rs = f("ours", "load", ("sentinel", "total_reads_processed"))
+    add("<= 1 round trip per server per cycle (server read events, baseline subtracted)",
+        None, rn is not None and rs is not None and rn <= 1.1 and rs <= 1.1,
+        "%s per data node, %s per Sentinel" % (fmt(rn), fmt(rs)))
+    ok = True
+    parts = []
+    for kind in ("node", "sentinel"):
+        for key, label in (("cmds_total", "cmds"), ("total_net_input_bytes", "B in"),
+                           ("total_net_output_bytes", "B out")):
+            a = f("ours", "load", (kind, key))
+            b = f("redis_exporter", "load", (kind, key))
+            if a is None or b is None:
+                ok = False
+            elif a >= b:
+                ok = False
+            parts.append("%s %s %s vs %s" % (kind, label, fmt(a, 1), fmt(b, 1)))
+    add("fewer commands and bytes per server than redis_exporter", None, ok, "; ".join(parts))
+    d = res.get("detection", {})
+    sd, sw = d.get("sdown_to_gate_ms"), d.get("switch_to_gate_ms")
+    add("+sdown / +switch-master in the snapshot < 100 ms after Sentinel publishes it", None,
+        sd is not None and sw is not None and sd < 100 and sw < 100,
+        "%s ms / %s ms (median; worst %s / %s)" % (fmt(sd, 1), fmt(sw, 1),
+                                                   fmt(d.get("sdown_to_gate_max_ms"), 1),
+                                                   fmt(d.get("switch_to_gate_max_ms"), 1)))
+    return out
+
+
+def growth(results):
+    """Least-squares fits of cost against G for each contender."""
+    xs = [r["groups"] for r in results]
+    out = {}
+    for kind in ("ours", "redis_exporter", "floor"):
+        for key in ("cpu_ms_per_cycle", "cycle_p50_ms"):
+            ys = [figure(r, kind, key)[0] for r in results]
+            if len(xs) < 2 or any(y is None for y in ys):
+                continue
+            a, b, r2 = fit_line(xs, ys)
+            out["%s/%s" % (kind, key)] = {"intercept": a, "slope_per_group": b, "r2": r2,
+                                          "points": list(zip(xs, ys))}
+    return out
+
+
+def machine_facts():
+    facts = {"nproc": os.cpu_count(), "kernel": platform.release()}
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    facts["cpu"] = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    try:
+        with open("/proc/meminfo") as f:
+            facts["mem_total_mb"] = int(f.readline().split()[1]) // 1024
+    except OSError:
+        pass
+    try:
+        facts["redis"] = subprocess.run(["redis-server", "--version"], capture_output=True,
+                                        text=True).stdout.strip()
+    except OSError:
+        pass
+    try:
+        facts["commit"] = subprocess.run(["git", "-C", HERE, "rev-parse", "--short", "HEAD"],
+                                         capture_output=True, text=True).stdout.strip()
+    except OSError:
+        pass
+    return facts
+
+
+def write_report(path, results, fits, facts, args, started, finished):
+    big = max(results, key=lambda r: r["groups"])
+    at = next((r for r in results if r["groups"] == 100), big)
+    L = []
+    L.append("# Fleet benchmark: redis_ha_exporter vs redis_exporter vs the floor\n")
+    L.append("Generated by `%s` (bench/bench.py) on %s, %s–%s UTC. Do not edit by hand.\n" % (
+        args.command_line, facts.get("commit", "?"), time.strftime("%Y-%m-%d %H:%M", time.gmtime(started)),
+        time.strftime("%H:%M", time.gmtime(finished))))
+    L.append("## Machine\n")
+    L.append("- %s cores (`nproc`), %s, %s MB RAM, Linux %s; %s" % (
+        facts.get("nproc"), facts.get("cpu", "?"), facts.get("mem_total_mb", "?"),
+        facts.get("kernel"), facts.get("redis", "")))
+    L.append("- load average (1/5/15 min, `uptime`) before and after each fleet size: " + "; ".join(
+        "G=%d %s → %s" % (r["groups"], "/".join("%.2f" % x for x in r["load_before"]),
+                          "/".join("%.2f" % x for x in r.get("load_after", ())))
+        for r in results))
+    L.append("- the fleet itself (all redis-server and Sentinel processes, writer on): " + "; ".join(
+        "G=%d %.0f %% of a core, %.0f MB RSS" % (r["groups"], r["fleet_cpu_pct"], r["fleet_rss_mb"])
+        for r in results))
+    L.append("- phases: %d repetitions of baseline/ours/redis_exporter/floor (order rotated), "
+             "each %.0f s measured after %.0f s warm-up; medians, with (min–max) over the "
+             "repetitions\n" % (args.reps, args.phase, args.warmup))
+    L.append("## Targets at G = %d\n" % at["groups"])
+    L.append("| target | measured | result |")
+    L.append("| --- | --- | --- |")
+    for name, text, ok in targets(at):
+        L.append("| %s | %s | %s |" % (name, text, "PASS" if ok else "FAIL"))
+    L.append("")
+    for r in results:
+        L.append("## G = %d (%d servers: %d data nodes + 3 Sentinels)\n" % (
+            r["groups"], r["servers"], r["servers"] - 3))
+        L.append("| figure | ours | redis_exporter | floor |")
+        L.append("| --- | --- | --- | --- |")
+        for label, key, sub, digits in ROWS:
+            cells = []
+            for kind in ("ours", "redis_exporter", "floor"):
+                if key is None:
+                    k = ("metrics_p50_ms" if "p50" in label else "metrics_p99_ms") \
+                        if kind == "ours" else ("scrape_p50_ms" if "p50" in label
+                                                else "scrape_p99_ms")
+                    m, sp = figure(r, kind, k)
+                    cells.append(fmt_spread(m, sp, digits) if kind != "floor" else "—")
+                    continue
+                m, sp = figure(r, kind, key, sub)
+                cells.append(fmt_spread(m, sp, digits))
+            L.append("| %s | %s |" % (label, " | ".join(cells)))
+        mb = figure(r, "ours", "metrics_bytes")[0]
+        sb = figure(r, "redis_exporter", "sweep_bytes")[0]
+        L.append("| /metrics size (ours) or one sweep's bytes (redis_exporter) | %s | %s | — |" % (
+            fmt(mb, 0), fmt(sb, 0)))
+        g = r.get("gate", {})
+        q = g.get("quickack", {})
+        L.append("\nGate (`/gate?group=…&action=failover`, %d keep-alive connections, open loop "
+                 "at %d/s, latency from when each request was due): p50 %s ms, p99 %s ms, max %s "
+                 "ms; %s requests, %s errors, %s req/s achieved; service time p50 %s / p99 %s ms. "
+                 "With the client acknowledging at once (TCP_QUICKACK, a diagnostic: it removes "
+                 "the server's Nagle + delayed-ACK stall): p50 %s ms, p99 %s ms, %s req/s."
+                 % (8, g.get("rps_target", 0), fmt(g.get("p50_ms"), 3), fmt(g.get("p99_ms"), 3),
+                    fmt(g.get("max_ms"), 1), g.get("requests"), g.get("errors"),
+                    fmt(g.get("achieved_rps"), 0), fmt(g.get("service_p50_ms"), 3),
+                    fmt(g.get("service_p99_ms"), 3), fmt(q.get("p50_ms"), 3),
+                    fmt(q.get("p99_ms"), 3), fmt(q.get("achieved_rps"), 0)))
+        d = r.get("detection", {})
+        L.append("\nDetection (%d trials, a primary SIGKILLed, down-after-milliseconds %d; times "
+                 "from the kill, medians): Sentinel `+sdown` %s ms, exporter gate shows "
+                 "`primary_down` %s ms (**%s ms after `+sdown`**, worst %s); Sentinel "
+                 "`+switch-master` %s ms, gate shows `recent_failover` %s ms (**%s ms after**, "
+                 "worst %s); our own poll shows the node down in /api/v1/groups at %s ms, the new "
+                 "primary at %s ms.\n" % (
+                     len(d.get("trials", [])), args.down_after_ms, fmt(d.get("sdown_ms"), 0),
+                     fmt(d.get("gate_sdown_ms"), 0), fmt(d.get("sdown_to_gate_ms"), 1),
+                     fmt(d.get("sdown_to_gate_max_ms"), 1), fmt(d.get("switch_ms"), 0),
+                     fmt(d.get("gate_switch_ms"), 0), fmt(d.get("switch_to_gate_ms"), 1),
+                     fmt(d.get("switch_to_gate_max_ms"), 1), fmt(d.get("api_down_ms"), 0),
+                     fmt(d.get("api_switch_ms"), 0)))
+        for kind in ("ours", "redis_exporter"):
+            reps = r["contenders"][kind]["reps"]
+            if reps and reps[0].get("load"):
+                for node_kind in ("node", "sentinel"):
+                    ld = reps[0]["load"].get(node_kind)
+                    if ld:
+                        L.append("- %s, commands per %s per cycle by name (first repetition): %s" % (
+                            kind, "data node" if node_kind == "node" else "Sentinel",
+                            ", ".join("%s %s" % (c, v) for c, v in ld["by_command"].items())
+                            or "none"))
+        L.append("")
+    if fits:
+        L.append("## Growth with G (least squares, y = a + b·G over the medians)\n")
+        L.append("| contender / figure | slope b per group | intercept a | R² | points (G, y) |")
+        L.append("| --- | --- | --- | --- | --- |")
+        for k, v in fits.items():
+            L.append("| %s | %.4g | %.4g | %.4f | %s |" % (
+                k, v["slope_per_group"], v["intercept"], v["r2"],
+                ", ".join("(%d, %.3g)" % p for p in v["points"])))
+        o = fits.get("ours/cpu_ms_per_cycle")
+        if o:
+            L.append("\nOurs: CPU per cycle grows by %.3f ms per group; R² = %.4f, so the cost is "
+                     "%s in G over %d–%d groups." % (
+                         o["slope_per_group"], o["r2"],
+                         "linear" if o["r2"] >= 0.98 else "NOT clearly linear (R² < 0.98)",
+                         results[0]["groups"], big["groups"]))
+        L.append("\n![cost against G](cost.png)\n")
+    L.append("## How each figure is measured\n")
+    L.append(MEASURE_NOTES)
+    L.append("\nRegenerate: `make bench` (or `%s`).\n" % args.command_line)
+    with open(path, "w") as f:
+        f.write("\n".join(L))
+
+
+MEASURE_NOTES = """\
+- **Fleet**: `bench_fleet` (the test lab) starts G groups of 1 primary + 2 replicas and 3
+  Sentinels (quorum 2) on loopback, no persistence; a writer SETs a 64-byte value on every
+  primary 10 times a second (following failovers).
+- **Contenders** run one at a time against that same fleet, order rotated per repetition.
+  *Ours*: `redis_ha_exporter --poll.interval 1s`, with `/metrics` scraped once a second (the
+  harness plays Prometheus). *redis_exporter*: `prometheus-redis-exporter` (Debian 1.45,
+  defaults), every data node and Sentinel scraped once a second through
+  `/scrape?target=redis://…`, all at once; a sweep is one such round. *Floor*: `bench_floor`,
+  hiredis, our per-cycle commands to every server pipelined and concurrently, replies read and
+  dropped (no subscription).
+- **Cycle wall time**: ours from the `redis_ha_exporter_poll_duration_seconds` sum/count
+  deltas between consecutive scrapes (exact when one cycle fell between two scrapes);
+  redis_exporter: the wall time of a whole sweep; floor: its own clock.
+- **CPU**: on-CPU time of every thread (`/proc/<pid>/task/*/schedstat`, checked against
+  `utime+stime` of `/proc/<pid>/stat`) over the window, per cycle (or sweep) and per second.
+  *Without /metrics* leaves out the HTTP server's threads (civetweb workers).
+- **Load on Redis**: each server's own `INFO stats commandstats` before and after the window;
+  per-server means, minus the same from the baseline phases (fleet alone), divided by the
+  contender's cycles. *Read events* is `total_reads_processed`: one per batch a client sends
+  (one round trip), plus one per connection close.
+- **Connections**: established TCP sockets of the contender's process to each fleet port,
+  sampled every second (max); fds from `/proc/<pid>/fd`; peak RSS is `VmHWM`.
+- **Gate**: `bench_http rate`, open loop at 1000 requests/s on 8 keep-alive connections while
+  the exporter polls and is scraped; latency from when each request was due.
+- **Detection**: `bench_detect` subscribes to every Sentinel, SIGKILLs a primary and polls the
+  exporter's `/gate?group=G&action=failover` back to back (≈1 ms apart): `primary_down` means a
+  Sentinel's s_down/o_down flag is in the published snapshot, `recent_failover` that the
+  snapshot has a Sentinel's new primary. Times are response arrivals, so each includes one
+  request's latency. `/api/v1/groups` is polled every 50 ms for our own poll's view.
+"""
+
+
+def write_plot(out_dir, results):
+    if not shutil.which("gnuplot") or len(results) < 1:
+        return False
+    data = os.path.join(out_dir, "cost.dat")
+    with open(data, "w") as f:
+        f.write("# G ours_cpu_ms ours_poll_only_ms redis_exporter_cpu_ms floor_cpu_ms\n")
+        for r in results:
+            vals = [figure(r, "ours", "cpu_ms_per_cycle")[0],
+                    figure(r, "ours", "cpu_ms_per_cycle_poll_only")[0],
+                    figure(r, "redis_exporter", "cpu_ms_per_cycle")[0],
+                    figure(r, "floor", "cpu_ms_per_cycle")[0]]
+            f.write("%d %s\n" % (r["groups"], " ".join("NaN" if v is None else "%.6f" % v
+                                                        for v in vals)))
+    script = """
+set terminal pngcairo size 900,560 font "sans,10"
+set output '%s'
+set title 'CPU time per full sweep of the fleet (1 s interval), median of repetitions'
+set xlabel 'groups G (3 data nodes each, + 3 Sentinels)'
+set ylabel 'CPU ms per cycle / sweep'
+set logscale xy
+set grid
+set key top left
+plot '%s' using 1:4 with linespoints lw 2 title 'redis\\_exporter (scrape every target)', \\
+     '%s' using 1:2 with linespoints lw 2 title 'ours (poll + /metrics)', \\
+     '%s' using 1:3 with linespoints lw 2 dt 2 title 'ours (poll only)', \\
+     '%s' using 1:5 with linespoints lw 2 title 'floor (hiredis, replies ignored)'
+""" % (os.path.join(out_dir, "cost.png"), data, data, data, data)
+    r = subprocess.run(["gnuplot"], input=script, text=True, capture_output=True)
+    if r.returncode != 0:
+        log("gnuplot failed:", r.stderr.strip())
+        return False
+    return True
+
+
+def missing_figures(results, have_redis_exporter, have_plot):
+    """Every figure the report shows must have been produced (the smoke check)."""
+    missing = []
+    kinds = ("ours", "redis_exporter", "floor") if have_redis_exporter else ("ours", "floor")
+    for r in results:
+        G = r["groups"]
+        for label, key, sub, _ in ROWS:
+            for kind in kinds:
+                if key is None:
+                    if kind == "floor":
+                        continue
+                    k = ("metrics_p99_ms" if kind == "ours" else "scrape_p99_ms")
+                    if figure(r, kind, k)[0] is None:
+                        missing.append("G=%d %s %s" % (G, kind, k))
+                    continue
+                if key == "cpu_ms_per_cycle_poll_only" and kind != "ours":
+                    continue
+                if key == "load" and kind == "floor":
+                    continue
+                if figure(r, kind, key, sub)[0] is None:
+                    missing.append("G=%d %s %s %s" % (G, kind, key, sub or ""))
+        g = r.get("gate", {})
+        for k in ("p50_ms", "p99_ms"):
+            if g.get(k) is None:
+                missing.append("G=%d gate %s" % (G, k))
+        d = r.get("detection", {})
+        for k in ("sdown_ms", "switch_ms", "gate_sdown_ms", "gate_switch_ms", "api_down_ms",
+                  "api_switch_ms"):
+            if d.get(k) is None:
+                missing.append("G=%d detection %s" % (G, k))
+    return missing
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--groups", default="1,10,100", help="fleet sizes, comma separated")
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--phase", type=float, default=20.0, help="measured seconds per phase")
+    ap.add_argument("--warmup", type=float, default=4.0)
+    ap.add_argument("--settle", type=float, default=10.0, help="after the fleet is up")
+    ap.add_argument("--gate-seconds", type=float, default=20.0)
+    ap.add_argument("--gate-rps", type=int, default=1000)
+    ap.add_argument("--detect-repeats", type=int, default=5)
+    ap.add_argument("--down-after-ms", type=int, default=2000)
+    ap.add_argument("--writes-per-second", type=int, default=10)
+    ap.add_argument("--exporter", required=True)
+    ap.add_argument("--tools", required=True, help="directory with bench_fleet etc.")
+    ap.add_argument("--redis-exporter", default=shutil.which("prometheus-redis-exporter") or "")
+    ap.add_argument("--out-dir", default=HERE)
+    ap.add_argument("--smoke", action="store_true",
+                    help="G=2, short phases; exit 1 unless every figure was produced")
+    args = ap.parse_args()
+    args.command_line = "bench/bench.py " + " ".join(sys.argv[1:])
+    if args.smoke:
+        args.groups, args.reps, args.phase, args.warmup = "2", 1, 3.0, 2.0
+        args.settle, args.gate_seconds, args.detect_repeats = 3.0, 2.0, 1
+        args.down_after_ms = 1000
+    if not args.redis_exporter or not os.path.exists(args.redis_exporter):
+        if not args.smoke:
+            log("prometheus-redis-exporter not found: scripts/install-deps.sh bench")
+            return 2
+        log("prometheus-redis-exporter not installed: the smoke run leaves it out")
+        args.redis_exporter = ""
+    os.makedirs(args.out_dir, exist_ok=True)
+    sizes = [int(x) for x in args.groups.split(",") if x]
+    started = time.time()
+    facts = machine_facts()
+    workdir = tempfile.mkdtemp(prefix="redis-ha-bench-")
+    results = []
+    try:
+        for G in sizes:
+            results.append(bench_size(args, G, workdir))
+            # Keep what we have, in case a later size fails.
+            with open(os.path.join(args.out_dir, "results.json"), "w") as f:
+                json.dump({"facts": facts, "results": results}, f, indent=1)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    fits = growth(results)
+    finished = time.time()
+    with open(os.path.join(args.out_dir, "results.json"), "w") as f:
+        json.dump({"facts": facts, "results": results, "growth": fits}, f, indent=1)
+    plotted = write_plot(args.out_dir, results)
+    write_report(os.path.join(args.out_dir, "RESULTS.md"), results, fits, facts, args, started,
+                 finished)
+    # The table on stdout.
+    at = next((r for r in results if r["groups"] == 100), max(results, key=lambda r: r["groups"]))
+    print("\nTargets at G = %d" % at["groups"])
+    for name, text, ok in targets(at):
+        print("  %-4s %-75s %s" % ("PASS" if ok else "FAIL", name, text))
+    print("\nReport: %s" % os.path.join(args.out_dir, "RESULTS.md"))
+    if args.smoke:
+        missing = missing_figures(results, bool(args.redis_exporter), plotted)
+        if shutil.which("gnuplot") and not plotted:
+            missing.append("cost.png")
+        if missing:
+            print("smoke: figures missing:\n  " + "\n  ".join(missing))
+            return 1
+        print("smoke: every figure produced")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

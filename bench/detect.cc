@@ -1,0 +1,212 @@
+// bench_detect: one detection-latency trial. Subscribes to every Sentinel's +sdown and
+// +switch-master, kills (SIGKILL) the primary of one group, and timestamps on one
+// monotonic clock:
+//   sdown_ms        the first Sentinel's +sdown for that primary
+//   switch_ms       the first Sentinel's +switch-master for the group
+//   gate_sdown_ms   the exporter's /gate?group=G&action=failover first naming blocker
+//                   primary_down (a Sentinel's s_down/o_down flag in its snapshot)
+//   gate_switch_ms  the same gate first naming recent_failover (the primary changed in the
+//                   snapshot, or a Sentinel's view took a new primary)
+//   api_down_ms     /api/v1/groups first showing the killed node "up":false (our own poll)
+//   api_switch_ms   /api/v1/groups first naming another primary for the group
+// All relative to the kill. The gate is polled back to back (>= 1 ms apart; it is small),
+// /api/v1/groups every 50 ms (it is large). Times are response-arrival times, so each
+// includes one request's latency: an upper bound on when the exporter had it.
+//
+//   bench_detect --sentinels A,B,C --group G --primary ADDR --pid PID --exporter HOST:PORT
+//                [--timeout-s 60]     prints one JSON line
+#include <hiredis/hiredis.h>
+#include <poll.h>
+#include <signal.h>
+#include <time.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "http.h"
+
+namespace {
+
+using bench::MonoNow;
+
+std::vector<std::string> Split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  for (std::string item; std::getline(ss, item, sep);) {
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
+}
+
+// "up" of the node entry {"address":ADDR,"announced":...,"up":X} in /api/v1/groups.
+std::optional<bool> NodeUp(const std::string& body, const std::string& addr) {
+  const std::string key = "\"address\":\"" + addr + "\",\"announced\":";
+  size_t pos = 0;
+  while ((pos = body.find(key, pos)) != std::string::npos) {
+    pos += key.size();
+    const auto up = body.find("\"up\":", pos);
+    const auto comma = body.find(",\"", body.find('"', pos + 1) + 1);
+    if (up != std::string::npos && up <= comma + 1) {
+      return body.compare(up + 5, 4, "true") == 0;
+    }
+  }
+  return std::nullopt;
+}
+
+std::string GroupPrimary(const std::string& body, const std::string& group) {
+  const std::string key = "{\"name\":\"" + group + "\",\"primary\":\"";
+  const auto pos = body.find(key);
+  if (pos == std::string::npos) return "";
+  const auto start = pos + key.size();
+  return body.substr(start, body.find('"', start) - start);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string sentinels_arg, group, primary, exporter;
+  pid_t pid = 0;
+  double timeout_s = 60;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string a = argv[i], v = argv[i + 1];
+    if (a == "--sentinels") sentinels_arg = v;
+    else if (a == "--group") group = v;
+    else if (a == "--primary") primary = v;
+    else if (a == "--pid") pid = static_cast<pid_t>(std::atoi(v.c_str()));
+    else if (a == "--exporter") exporter = v;
+    else if (a == "--timeout-s") timeout_s = std::atof(v.c_str());
+    else {
+      std::fprintf(stderr, "bench_detect: unknown flag %s\n", a.c_str());
+      return 2;
+    }
+  }
+  ::signal(SIGPIPE, SIG_IGN);
+  const auto ex = bench::ParseUrl("http://" + exporter + "/");
+  if (!ex || pid <= 0 || group.empty() || primary.empty()) {
+    std::fprintf(stderr, "bench_detect: need --sentinels --group --primary --pid --exporter\n");
+    return 2;
+  }
+  std::vector<redisContext*> subs;
+  for (const auto& s : Split(sentinels_arg, ',')) {
+    const auto colon = s.rfind(':');
+    timeval tv{2, 0};
+    redisContext* c = redisConnectWithTimeout(s.substr(0, colon).c_str(),
+                                              std::atoi(s.c_str() + colon + 1), tv);
+    if (c == nullptr || c->err) {
+      std::fprintf(stderr, "bench_detect: cannot connect to %s\n", s.c_str());
+      return 1;
+    }
+    auto* r = static_cast<redisReply*>(redisCommand(c, "SUBSCRIBE +sdown +switch-master"));
+    if (r == nullptr) return 1;
+    freeReplyObject(r);
+    void* r2 = nullptr;  // the second subscribe confirmation
+    if (redisGetReply(c, &r2) != REDIS_OK) return 1;
+    freeReplyObject(r2);
+    subs.push_back(c);
+  }
+  const std::string gate_path = "/gate?group=" + group + "&action=failover";
+  bench::HttpConn gate(ex->host, ex->port), api(ex->host, ex->port);
+  // Before the kill: the gate must not already show either blocker.
+  if (gate.GetBlocking(gate_path, std::chrono::milliseconds(5000)) < 0) {
+    std::fprintf(stderr, "bench_detect: gate request failed\n");
+    return 1;
+  }
+  if (gate.body().find("\"primary_down\"") != std::string::npos ||
+      gate.body().find("\"recent_failover\"") != std::string::npos) {
+    std::fprintf(stderr, "bench_detect: gate already blocked before the kill: %s\n",
+                 gate.body().c_str());
+    return 1;
+  }
+  double gate_ms_sum = 0;
+  int gate_n = 0;
+  std::optional<double> sdown, sw, gate_sdown, gate_switch, api_down, api_switch;
+  double api_ms_max = 0;
+  const double t0 = MonoNow();
+  ::kill(pid, SIGKILL);
+  auto rel = [&](double t) { return (t - t0) * 1000.0; };
+  double gate_sent = 0, api_sent = 0, next_api = t0;
+  std::vector<pollfd> fds;
+  while (MonoNow() - t0 < timeout_s) {
+    const bool done = sdown && sw && gate_sdown && gate_switch && api_down && api_switch;
+    if (done) break;
+    const double now = MonoNow();
+    if (!gate.busy() && (!gate_sdown || !gate_switch) && now - gate_sent >= 0.001) {
+      gate_sent = now;
+      gate.Get(gate_path);
+    }
+    if (!api.busy() && (!api_down || !api_switch) && now >= next_api) {
+      api_sent = now;
+      next_api = now + 0.05;
+      api.Get("/api/v1/groups");
+    }
+    fds.clear();
+    for (auto* c : subs) fds.push_back({c->fd, POLLIN, 0});
+    const size_t gi = fds.size();
+    if (gate.busy() && gate.fd() >= 0) fds.push_back({gate.fd(), gate.Events(), 0});
+    const size_t ai = fds.size();
+    if (api.busy() && api.fd() >= 0) fds.push_back({api.fd(), api.Events(), 0});
+    ::poll(fds.data(), fds.size(), 1);
+    const double at = MonoNow();
+    for (size_t k = 0; k < subs.size(); ++k) {
+      if (fds[k].revents == 0) continue;
+      if (redisBufferRead(subs[k]) != REDIS_OK) continue;
+      void* rv = nullptr;
+      while (redisGetReplyFromReader(subs[k], &rv) == REDIS_OK && rv != nullptr) {
+        auto* r = static_cast<redisReply*>(rv);
+        if (r->type == REDIS_REPLY_ARRAY && r->elements == 3) {
+          const std::string channel(r->element[1]->str, r->element[1]->len);
+          const std::string payload(r->element[2]->str, r->element[2]->len);
+          if (channel == "+sdown" && payload.rfind("master " + group + " ", 0) == 0 && !sdown) {
+            sdown = rel(at);
+          }
+          if (channel == "+switch-master" && payload.rfind(group + " ", 0) == 0 && !sw) {
+            sw = rel(at);
+          }
+        }
+        freeReplyObject(r);
+      }
+    }
+    if (gi < fds.size() && fds[gi].fd == gate.fd() && fds[gi].revents != 0) {
+      if (gate.Handle(fds[gi].revents) == 1) {
+        gate_ms_sum += (at - gate_sent) * 1000.0;
+        ++gate_n;
+        const std::string& b = gate.body();
+        if (!gate_sdown && b.find("\"primary_down\"") != std::string::npos) gate_sdown = rel(at);
+        if (!gate_switch && b.find("\"recent_failover\"") != std::string::npos) {
+          gate_switch = rel(at);
+        }
+      }
+    }
+    if (ai < fds.size() && fds[ai].fd == api.fd() && fds[ai].revents != 0) {
+      if (api.Handle(fds[ai].revents) == 1) {
+        api_ms_max = std::max(api_ms_max, (at - api_sent) * 1000.0);
+        const std::string& b = api.body();
+        const auto up = NodeUp(b, primary);
+        if (!api_down && up && !*up) api_down = rel(at);
+        const std::string p = GroupPrimary(b, group);
+        if (!api_switch && !p.empty() && p != primary) api_switch = rel(at);
+      }
+    }
+  }
+  auto num = [](const std::optional<double>& v) {
+    if (!v) return std::string("null");
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "%.3f", *v);
+    return std::string(buf);
+  };
+  std::printf(
+      "{\"group\":\"%s\",\"primary\":\"%s\",\"sdown_ms\":%s,\"switch_ms\":%s,"
+      "\"gate_sdown_ms\":%s,\"gate_switch_ms\":%s,\"api_down_ms\":%s,\"api_switch_ms\":%s,"
+      "\"gate_requests\":%d,\"gate_mean_ms\":%.3f,\"api_max_ms\":%.3f}\n",
+      group.c_str(), primary.c_str(), num(sdown).c_str(), num(sw).c_str(),
+      num(gate_sdown).c_str(), num(gate_switch).c_str(), num(api_down).c_str(),
+      num(api_switch).c_str(), gate_n, gate_n ? gate_ms_sum / gate_n : 0.0, api_ms_max);
+  for (auto* c : subs) redisFree(c);
+  return 0;
+}
