@@ -213,9 +213,11 @@ GateResult EvaluateGate(const model::Snapshot& snapshot, const model::GroupSnaps
             "the primary changed " + Secs(std::chrono::duration<double>(now - *last).count()) +
                 " ago (cooldown " +
                 Secs(std::chrono::duration<double>(opts.failover_cooldown).count()) + ")");
-    } else {
-      // Without history (a fresh exporter or `check`), Sentinel's own clock: it resets
-      // the primary's role-reported time when it switches to a new primary.
+    } else if (!g->history.first_observed_at ||
+               now - *g->history.first_observed_at < opts.failover_cooldown) {
+      // Without a cooldown's worth of history (a fresh exporter or `check`), Sentinel's own
+      // clock: it resets the primary's role-reported time when it switches primaries (and,
+      // conservatively, when the Sentinel itself restarts).
       for (const auto* v : views) {
         if (v->config_epoch && *v->config_epoch > 0 && v->role_reported_time_ms &&
             *v->role_reported_time_ms < opts.failover_cooldown.count()) {

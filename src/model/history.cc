@@ -27,6 +27,8 @@ void HistoryState::Forget(const std::string& address) {
 void HistoryState::Update(const GroupSnapshot& g, SysTime now) {
   const auto window_start = now - options_.wipe_hold;
 
+  if (g.observed && !summary_.first_observed_at) summary_.first_observed_at = now;
+
   // Failovers: the primary named by the Sentinel majority changed.
   if (g.observed && !g.primary.empty()) {
     if (!majority_primary_.empty() && g.primary != majority_primary_) {

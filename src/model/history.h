@@ -49,6 +49,8 @@ struct NodeHistory {
 
 // The copyable summary published with each snapshot.
 struct GroupHistory {
+  // When this exporter first observed the group: its failover history covers the time since.
+  std::optional<SysTime> first_observed_at;
   uint64_t failovers = 0;
   std::optional<SysTime> last_failover_at;
   std::map<std::string, NodeHistory> nodes;  // by node address

@@ -193,6 +193,13 @@ TEST(GateTest, FailoverInProgressAndRecentFailover) {
     v.role_reported_time_ms = 20000;
   }
   EXPECT_TRUE(Gate(g, Action::kFailover).Has(B::kRecentFailover));
+  // An exporter that has watched the group for longer than the cooldown trusts its own
+  // history: a restarted Sentinel also resets that clock, and no failover happened.
+  g.history.first_observed_at = kNow - 10min;
+  EXPECT_TRUE(Gate(g, Action::kFailover).ready);
+  g.history.first_observed_at = kNow - 30s;
+  EXPECT_TRUE(Gate(g, Action::kFailover).Has(B::kRecentFailover));
+  g.history.first_observed_at.reset();
   for (auto& v : g.views) v.config_epoch = 0;  // never failed over: a fresh start
   EXPECT_TRUE(Gate(g, Action::kFailover).ready);
 }
