@@ -35,7 +35,6 @@ import socket
 import struct
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.parse
@@ -531,34 +530,9 @@ def main():
             print("browser: %s not found (scripts/install-deps.sh test)" % tool)
             return 1
     os.makedirs(args.out_dir, exist_ok=True)
-
-    procs = e2e.Processes()
-    results = Results()
-    tmp = tempfile.mkdtemp(prefix="redis_ha_browser.")
-
-    def interrupted(signum, frame):
-        raise KeyboardInterrupt()
-
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(sig, interrupted)
-    try:
-        run(args, procs, tmp, results)
-    except KeyboardInterrupt:
-        results.add("not interrupted", False, "stopped by a signal")
-    except Exception as e:  # noqa: BLE001 - report, then clean up
-        results.add("no unexpected error", False, "%s: %s" % (type(e).__name__, e))
-    finally:
-        procs.stop_all()
-    failed = results.failed()
-    keep = args.keep or failed
-    if not keep:
-        shutil.rmtree(tmp, ignore_errors=True)
-    print("\nbrowser: %d expectations, %d failed (%.0f s); screenshots in %s%s" % (
-        len(results.items), len(failed), time.monotonic() - START, args.out_dir,
-        "; logs in " + tmp if keep else ""))
-    for name, _, detail in failed:
-        print("  FAILED %s%s" % (name, ": " + detail if detail else ""))
-    return 1 if failed else 0
+    return e2e.run_harness("browser", (), args.keep,
+                           lambda procs, tmp, results, cleanup: run(args, procs, tmp, results),
+                           note="; screenshots in " + args.out_dir)
 
 
 if __name__ == "__main__":

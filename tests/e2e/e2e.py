@@ -25,6 +25,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -32,6 +33,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -383,36 +385,53 @@ def main():
     ap.add_argument("--lab", required=True)
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory (logs)")
     args = ap.parse_args()
-    for tool in ("prometheus", "redis-server", "redis-cli"):
-        if subprocess.run(["sh", "-c", "command -v " + tool], capture_output=True).returncode:
-            print("e2e: %s not found (scripts/install-deps.sh test)" % tool)
-            return 1
+    return run_harness("e2e", ("prometheus", "redis-server", "redis-cli"), args.keep,
+                       lambda procs, tmp, results, cleanup: run(args, procs, tmp, results))
 
+
+def run_harness(name, tools, keep, body, note=""):
+    """The shared frame of the Python end-to-end tests: checks that `tools` exist, gives
+    `body(procs, tmp, results, cleanup)` a process registry, a temporary directory and a
+    result list, stops everything it started (also on a signal or an exception, then runs
+    the `cleanup` callables it registered), prints every failed expectation and returns
+    the exit code. The temporary directory (logs) is kept when `keep` or on failure."""
+    for tool in tools:
+        if not shutil.which(tool):
+            print("%s: %s not found (scripts/install-deps.sh test)" % (name, tool))
+            return 1
     procs = Processes()
     results = Results()
-    tmp = tempfile.mkdtemp(prefix="redis_ha_e2e.")
+    cleanup = []
+    tmp = tempfile.mkdtemp(prefix="redis_ha_%s." % name.replace(" ", "_"))
+
     def interrupted(signum, frame):
         raise KeyboardInterrupt()
 
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, interrupted)
     try:
-        run(args, procs, tmp, results)
+        body(procs, tmp, results, cleanup)
     except KeyboardInterrupt:
         results.add("not interrupted", False, "stopped by a signal")
     except Exception as e:  # noqa: BLE001 - report, then clean up
+        traceback.print_exc()
         results.add("no unexpected error", False, "%s: %s" % (type(e).__name__, e))
     finally:
+        for fn in cleanup:
+            try:
+                fn()
+            except Exception as e:  # noqa: BLE001
+                print("%s: cleanup: %s" % (name, e))
         procs.stop_all()
     failed = results.failed()
-    keep = args.keep or failed
+    keep = keep or failed
     if not keep:
-        subprocess.run(["rm", "-rf", tmp])
-    print("\ne2e: %d expectations, %d failed (%.0f s)%s" % (
-        len(results.items), len(failed), time.monotonic() - START,
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("\n%s: %d expectations, %d failed (%.0f s)%s%s" % (
+        name, len(results.items), len(failed), time.monotonic() - START, note,
         "; logs in " + tmp if keep else ""))
-    for name, _, detail in failed:
-        print("  FAILED %s%s" % (name, ": " + detail if detail else ""))
+    for label, _, detail in failed:
+        print("  FAILED %s%s" % (label, ": " + detail if detail else ""))
     return 1 if failed else 0
 
 

@@ -40,7 +40,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.error
@@ -646,45 +645,9 @@ def main():
     ap.add_argument("--lab", required=True)
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory (logs)")
     args = ap.parse_args()
-    for tool in ("redis-server", "redis-cli", "curl"):
-        if subprocess.run(["sh", "-c", "command -v " + tool], capture_output=True).returncode:
-            print("recipes e2e: %s not found (scripts/install-deps.sh test)" % tool)
-            return 1
-
-    procs = e2e.Processes()
-    results = e2e.Results()
-    tmp = tempfile.mkdtemp(prefix="redis_ha_recipes.")
-    cleanup = []
-
-    def interrupted(signum, frame):
-        raise KeyboardInterrupt()
-
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(sig, interrupted)
-    try:
-        run(args, procs, tmp, results, cleanup)
-    except KeyboardInterrupt:
-        results.add("not interrupted", False, "stopped by a signal")
-    except Exception as e:  # noqa: BLE001 - report, then clean up
-        import traceback
-        traceback.print_exc()
-        results.add("no unexpected error", False, "%s: %s" % (type(e).__name__, e))
-    finally:
-        for fn in cleanup:
-            try:
-                fn()
-            except Exception as e:  # noqa: BLE001
-                log("cleanup: %s" % e)
-        procs.stop_all()
-    failed = results.failed()
-    keep = args.keep or failed
-    if not keep:
-        subprocess.run(["rm", "-rf", tmp])
-    print("\nrecipes e2e: %d expectations, %d failed (%.0f s)%s" % (
-        len(results.items), len(failed), time.monotonic() - START, "; logs in " + tmp if keep else ""))
-    for name, _, detail in failed:
-        print("  FAILED %s%s" % (name, ": " + detail if detail else ""))
-    return 1 if failed else 0
+    return e2e.run_harness(
+        "recipes e2e", ("redis-server", "redis-cli", "curl"), args.keep,
+        lambda procs, tmp, results, cleanup: run(args, procs, tmp, results, cleanup))
 
 
 if __name__ == "__main__":
