@@ -310,6 +310,16 @@ int Run(int argc, char** argv) {
 
   Process exporter;
   if (!flags.exporter.empty()) {
+    // An exporter argument --web.listen-address wins (make run ARGS=...): show its URLs.
+    for (size_t i = 0; i < flags.exporter_args.size(); ++i) {
+      const std::string& a = flags.exporter_args[i];
+      if (a == "--web.listen-address" && i + 1 < flags.exporter_args.size()) {
+        flags.listen = flags.exporter_args[i + 1];
+      } else if (a.rfind("--web.listen-address=", 0) == 0) {
+        flags.listen = a.substr(a.find('=') + 1);
+      }
+    }
+    if (!flags.listen.empty() && flags.listen[0] == ':') flags.listen = "127.0.0.1" + flags.listen;
     if (flags.listen.empty()) {
       flags.listen = PortIsFree(9479)
                          ? "127.0.0.1:9479"
