@@ -32,9 +32,24 @@ std::vector<Response> ConnectionPool::Execute(const std::vector<Request>& reques
   std::vector<bool> may_retry(requests.size(), false);
   std::vector<uint64_t> received_at_start(requests.size(), 0);
 
+  // Two requests for one endpoint (a Sentinel that names itself as a primary, an address map
+  // sending two targets to one server) must not share a pipeline, or one takes the other's
+  // replies and the other times out: every request after the first for an endpoint gets a
+  // connection of its own, for this call only.
+  std::set<Endpoint> seen;
+  std::vector<std::unique_ptr<Connection>> extra;
   for (size_t i = 0; i < requests.size(); ++i) {
     bool reconnected = false;
-    Connection& c = Get(requests[i], reconnected);
+    Connection* cp = nullptr;
+    if (seen.insert(requests[i].endpoint).second) {
+      cp = &Get(requests[i], reconnected);
+    } else {
+      extra.push_back(
+          std::make_unique<Connection>(requests[i].endpoint, requests[i].credentials, limits_));
+      cp = extra.back().get();
+      reconnected = true;
+    }
+    Connection& c = *cp;
     responses[i].reconnected = reconnected;
     if (c.PendingReplies() > 0) c.Close();  // leftovers mean a desynchronised pipeline
     if (Status s = c.BeginConnect(); !s) {
@@ -120,6 +135,10 @@ std::vector<Response> ConnectionPool::Execute(const std::vector<Request>& reques
         pending[i] = false;
       }
     }
+  }
+  for (const auto& c : extra) {
+    retired_sent_ += c->bytes_sent();
+    retired_received_ += c->bytes_received();
   }
   return responses;
 }
