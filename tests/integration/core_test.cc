@@ -15,6 +15,7 @@
 #include "support/exporter_process.h"
 #include "support/fake_server.h"
 #include "support/metrics_text.h"
+#include "support/test_util.h"
 
 namespace redis_ha {
 namespace {
@@ -26,22 +27,7 @@ using testing::Select;
 using testing::Value;
 namespace fs = std::filesystem;
 
-fs::path TempDir(const std::string& name) {
-  fs::path p = fs::temp_directory_path() / ("rha-it-" + std::to_string(::getpid()) + "-" + name);
-  fs::create_directories(p);
-  return p;
-}
-
-std::string RunCapture(const std::string& cmd, int* status) {
-  std::string out;
-  FILE* f = ::popen(cmd.c_str(), "r");
-  if (f == nullptr) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), f)) > 0) out.append(buf, n);
-  *status = ::pclose(f);
-  return out;
-}
+fs::path TempDir(const std::string& name) { return testing::TestDir("it", name); }
 
 bool Is(const std::optional<double>& v, double want) { return v && *v == want; }
 
@@ -150,10 +136,9 @@ TEST_F(CoreTest, PromtoolCheckMetricsIsClean) {
   EXPECT_NE(r.headers["content-type"].find("text/plain"), std::string::npos);
   fs::path f = TempDir("promtool") / "metrics.txt";
   std::ofstream(f) << r.body;
-  int status = 0;
-  std::string out = RunCapture("promtool check metrics < " + f.string() + " 2>&1", &status);
-  EXPECT_EQ(status, 0) << out;
-  EXPECT_EQ(out, "") << out;
+  auto r2 = testing::RunShell("promtool check metrics < " + f.string() + " 2>&1");
+  EXPECT_EQ(r2.exit_code, 0) << r2.out;
+  EXPECT_EQ(r2.out, "") << r2.out;
   EXPECT_NE(r.body.find("from the background poll"), std::string::npos);
 }
 
@@ -429,16 +414,13 @@ TEST(ExporterProcessTest, BadConfigExitsTwoNamingTheField) {
   for (const auto& c : cases) {
     std::string cmd = std::string(EXPORTER_BINARY);
     for (const auto& a : c.args) cmd += " '" + a + "'";
-    int status = 0;
-    std::string out = RunCapture(cmd + " 2>&1", &status);
-    EXPECT_TRUE(WIFEXITED(status));
-    EXPECT_EQ(WEXITSTATUS(status), 2) << cmd;
-    EXPECT_NE(out.find(c.want), std::string::npos) << out;
+    auto run = testing::RunShell(cmd + " 2>&1");
+    EXPECT_EQ(run.exit_code, 2) << cmd;
+    EXPECT_NE(run.out.find(c.want), std::string::npos) << run.out;
   }
-  int status = 0;
-  std::string help = RunCapture(std::string(EXPORTER_BINARY) + " --help", &status);
-  EXPECT_EQ(WEXITSTATUS(status), 0);
-  EXPECT_NE(help.find("--poll.interval"), std::string::npos);
+  auto help = testing::RunShell(std::string(EXPORTER_BINARY) + " --help");
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_NE(help.out.find("--poll.interval"), std::string::npos);
 }
 
 }  // namespace

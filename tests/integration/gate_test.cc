@@ -13,6 +13,7 @@
 #include "redis/connection.h"
 #include "support/exporter_process.h"
 #include "support/metrics_text.h"
+#include "support/test_util.h"
 
 namespace redis_ha {
 namespace {
@@ -22,21 +23,8 @@ using testing::ExporterProcess;
 using testing::Value;
 namespace fs = std::filesystem;
 
-struct Run {
-  int exit_code = -1;
-  std::string out;
-};
-
-Run Exec(const std::string& cmd) {
-  Run r;
-  FILE* f = ::popen((cmd + " 2>/dev/null").c_str(), "r");
-  if (f == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), f)) > 0) r.out.append(buf, n);
-  int status = ::pclose(f);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
+testing::CommandResult Exec(const std::string& cmd) {
+  return testing::RunShell(cmd + " 2>/dev/null");
 }
 
 bool Has(const std::string& body, const std::string& what) {
@@ -69,8 +57,7 @@ class GateTest : public ::testing::Test {
   }
   void StartExporter(std::vector<std::string> extra = {}) {
     const std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    dir_ = fs::temp_directory_path() / ("rha-gate-" + std::to_string(::getpid()) + "-" + name);
-    fs::create_directories(dir_);
+    dir_ = testing::TestDir("gate", name);
     std::vector<std::string> args = {"--sentinel", lab_->sentinels()[0]->address(),
                                      "--poll.interval", "100ms", "--gate.failover-cooldown", "3s"};
     args.insert(args.end(), extra.begin(), extra.end());

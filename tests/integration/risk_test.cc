@@ -9,6 +9,7 @@
 #include "lab/lab.h"
 #include "support/exporter_process.h"
 #include "support/metrics_text.h"
+#include "support/test_util.h"
 
 namespace redis_ha {
 namespace {
@@ -49,8 +50,7 @@ class RiskTest : public ::testing::Test {
   }
   void StartExporter(std::vector<std::string> extra = {}) {
     const std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    fs::path dir = fs::temp_directory_path() / ("rha-risk-" + std::to_string(::getpid()) + "-" + name);
-    fs::create_directories(dir);
+    fs::path dir = testing::TestDir("risk", name);
     std::vector<std::string> args = {"--sentinel", lab_->sentinels()[0]->address(),
                                      "--poll.interval", "100ms", "--poll.timeout", "100ms"};
     args.insert(args.end(), extra.begin(), extra.end());
@@ -277,8 +277,7 @@ TEST_F(RiskTest, ASwitchMasterEventTriggersAPollAtOnce) {
   StartLab({});
   // A 60 s interval: only the event can make the exporter see the failover in time.
   const std::string name = "event-trigger";
-  fs::path dir = fs::temp_directory_path() / ("rha-risk-" + std::to_string(::getpid()) + "-" + name);
-  fs::create_directories(dir);
+  fs::path dir = testing::TestDir("risk", name);
   exporter_ = std::make_unique<ExporterProcess>(
       EXPORTER_BINARY,
       std::vector<std::string>{"--sentinel", lab_->sentinels()[0]->address(), "--poll.interval",
