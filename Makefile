@@ -5,7 +5,7 @@ JOBS ?= 2
 SENTINEL ?=
 ARGS ?=
 
-.PHONY: all deps build test unit integration run lab bench fuzz format clean
+.PHONY: all deps build test unit integration run lab bench fuzz soak format clean
 
 all: build
 
@@ -36,6 +36,22 @@ ifeq ($(strip $(SENTINEL)),)
 else
 	$(BUILD_DIR)/redis_ha_exporter $(foreach s,$(SENTINEL),--sentinel $(s)) $(ARGS)
 endif
+
+# `make fuzz` runs every libFuzzer target for FUZZ_SECONDS (default 60) each in the sanitized tree
+# (built first if needed, clang + ASan + UBSan), growing a private corpus under
+# $(BUILD_DIR)/sanitize/fuzz-work; FUZZ_TARGETS="resp info" picks targets (fuzz/README.md).
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
+fuzz: deps
+	tests/sanitize/build.sh $(CURDIR) $(BUILD_DIR)/sanitize
+	FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh long $(BUILD_DIR)/sanitize $(FUZZ_TARGETS)
+
+# `make soak SOAK_DURATION=1h` runs the soak harness against a lab with rotating faults and
+# fails on growth (tests/soak/soak.py, docs/soak.md); samples in $(BUILD_DIR)/soak-<duration>.
+SOAK_DURATION ?= 10m
+soak: build
+	python3 tests/soak/soak.py --exporter $(BUILD_DIR)/redis_ha_exporter \
+	  --duration $(SOAK_DURATION) --out $(BUILD_DIR)/soak-$(SOAK_DURATION)
 
 format:
 	clang-format -i $$(git ls-files '*.cc' '*.h')

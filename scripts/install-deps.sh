@@ -6,7 +6,8 @@ set -euo pipefail
 build_pkgs=(cmake make g++ pkg-config prometheus-cpp-dev libhiredis-dev libyaml-cpp-dev
             libcivetweb-dev libgtest-dev libgmock-dev libssl-dev)
 run_pkgs=(redis-server redis-sentinel redis-tools curl)
-test_pkgs=(prometheus dpkg-dev file python3-yaml prometheus-alertmanager chromium shellcheck)
+test_pkgs=(prometheus dpkg-dev file python3-yaml prometheus-alertmanager chromium shellcheck
+           clang libclang-rt-14-dev)
 
 case "${1:-all}" in
   build) want=("${build_pkgs[@]}") ;;
