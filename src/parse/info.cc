@@ -73,23 +73,41 @@ int64_t SaturatingAdd(int64_t a, int64_t b) {
   return a + b;
 }
 
-// Typed lookups on an InfoMap.
-class Fields {
+// The lines of one INFO text as views into it, sorted by key, one per key (the last
+// wins, as in InfoMap): what ParseDataNodeInfo(text) reads, without a map or a copy.
+struct InfoView {
+  std::vector<std::pair<std::string_view, std::string_view>> fields;
+  std::vector<std::string_view> sections;
+
+  const std::string_view* Find(std::string_view key) const {
+    auto it = std::lower_bound(fields.begin(), fields.end(), key,
+                               [](const auto& f, std::string_view k) { return f.first < k; });
+    return it != fields.end() && it->first == key ? &it->second : nullptr;
+  }
+  bool HasSection(std::string_view name) const {
+    return std::any_of(sections.begin(), sections.end(),
+                       [&](std::string_view s) { return EqualsIgnoreCase(s, name); });
+  }
+};
+
+// Typed lookups on an InfoMap (or an InfoView).
+template <typename Map>
+class FieldsT {
  public:
-  explicit Fields(const InfoMap& info) : info_(info) {}
+  explicit FieldsT(const Map& info) : info_(info) {}
 
   std::optional<std::string> Str(std::string_view key) const {
-    const std::string* v = info_.Find(key);
+    const auto* v = info_.Find(key);
     if (v == nullptr) return std::nullopt;
-    return *v;
+    return std::string(*v);
   }
   std::optional<int64_t> Int(std::string_view key) const {
-    const std::string* v = info_.Find(key);
+    const auto* v = info_.Find(key);
     if (v == nullptr) return std::nullopt;
     return ParseInt64(*v);
   }
   std::optional<double> Double(std::string_view key) const {
-    const std::string* v = info_.Find(key);
+    const auto* v = info_.Find(key);
     if (v == nullptr) return std::nullopt;
     return ParseDouble(*v);
   }
@@ -100,7 +118,7 @@ class Fields {
     return *v != 0;
   }
   std::optional<int> Port(std::string_view key) const {
-    const std::string* v = info_.Find(key);
+    const auto* v = info_.Find(key);
     if (v == nullptr) return std::nullopt;
     return ParsePort(*v);
   }
@@ -110,8 +128,9 @@ class Fields {
   }
 
  private:
-  const InfoMap& info_;
+  const Map& info_;
 };
+using Fields = FieldsT<InfoMap>;
 
 struct ServerFields {
   std::optional<ServerKind> kind;
@@ -119,7 +138,8 @@ struct ServerFields {
   std::optional<std::string> mode;
 };
 
-ServerFields ParseServerFields(const Fields& f) {
+template <typename Map>
+ServerFields ParseServerFields(const FieldsT<Map>& f) {
   ServerFields out;
   std::optional<std::string> server_name = f.Str("server_name");
   std::optional<std::string> valkey_version = f.Str("valkey_version");
@@ -220,6 +240,39 @@ InfoMap ParseInfoIf(std::string_view text, const Keep& keep) {
     out.fields.insert_or_assign(std::string(line.substr(0, colon)),
                                 std::string(line.substr(colon + 1)));
   }
+  return out;
+}
+
+// The same lines, as views (see InfoView).
+template <typename Keep>
+InfoView ViewInfoIf(std::string_view text, const Keep& keep) {
+  InfoView out;
+  out.fields.reserve(96);
+  while (!text.empty()) {
+    size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+    while (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.empty()) continue;
+    if (line.front() == '#') {
+      std::string_view name = Trim(line.substr(1));
+      if (!name.empty()) out.sections.push_back(name);
+      continue;
+    }
+    size_t colon = line.find(':');
+    if (colon == std::string_view::npos || colon == 0) continue;
+    if (!keep(line.substr(0, colon))) continue;
+    out.fields.emplace_back(line.substr(0, colon), line.substr(colon + 1));
+  }
+  std::stable_sort(out.fields.begin(), out.fields.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  // Keep the last of equal keys.
+  size_t w = 0;
+  for (size_t r = 0; r < out.fields.size(); ++r) {
+    if (r + 1 < out.fields.size() && out.fields[r + 1].first == out.fields[r].first) continue;
+    out.fields[w++] = out.fields[r];
+  }
+  out.fields.resize(w);
   return out;
 }
 
@@ -350,12 +403,11 @@ std::optional<std::pair<std::string, int>> SplitHostPort(std::string_view s) {
   return std::make_pair(std::string(host), *p);
 }
 
-DataNodeInfo ParseDataNodeInfo(std::string_view info_text) {
-  return ParseDataNodeInfo(ParseInfoIf(info_text, IsDataNodeKey));
-}
+namespace {
 
-DataNodeInfo ParseDataNodeInfo(const InfoMap& info) {
-  Fields f(info);
+template <typename Map>
+DataNodeInfo BuildDataNodeInfo(const Map& info) {
+  FieldsT<Map> f(info);
   DataNodeInfo d;
 
   ServerFields server = ParseServerFields(f);
@@ -466,6 +518,14 @@ DataNodeInfo ParseDataNodeInfo(const InfoMap& info) {
   }
   return d;
 }
+
+}  // namespace
+
+DataNodeInfo ParseDataNodeInfo(std::string_view info_text) {
+  return BuildDataNodeInfo(ViewInfoIf(info_text, IsDataNodeKey));
+}
+
+DataNodeInfo ParseDataNodeInfo(const InfoMap& info) { return BuildDataNodeInfo(info); }
 
 std::optional<SentinelInfoGroup> ParseSentinelInfoGroup(
     std::string_view value) {
