@@ -1,5 +1,7 @@
 #include "parse/sentinel.h"
 
+#include <algorithm>
+#include <optional>
 #include <utility>
 
 #include "parse/info.h"
@@ -37,35 +39,53 @@ Error ShapeError(std::string_view what, const Reply& reply) {
 
 // ---- Typed field lookups.
 
+// One entry of a SENTINEL table as views into the reply, sorted by key, the last of equal
+// keys kept (as ParseFieldArray's insert_or_assign does). Used by the table parsers,
+// which run for every group on every poll: a FieldMap copies every field of every entry.
+struct FieldView {
+  std::vector<std::pair<std::string_view, const std::string*>> fields;
+};
+
 const std::string* Get(const FieldMap& f, std::string_view key) {
   auto it = f.find(key);
   return it == f.end() ? nullptr : &it->second;
 }
 
-std::string GetStr(const FieldMap& f, std::string_view key) {
+const std::string* Get(const FieldView& f, std::string_view key) {
+  auto it = std::lower_bound(f.fields.begin(), f.fields.end(), key,
+                             [](const auto& e, std::string_view k) { return e.first < k; });
+  return it != f.fields.end() && it->first == key ? it->second : nullptr;
+}
+
+template <typename M>
+std::string GetStr(const M& f, std::string_view key) {
   const std::string* v = Get(f, key);
   return v == nullptr ? std::string() : *v;
 }
 
-std::optional<std::string> GetOptStr(const FieldMap& f, std::string_view key) {
+template <typename M>
+std::optional<std::string> GetOptStr(const M& f, std::string_view key) {
   const std::string* v = Get(f, key);
   if (v == nullptr) return std::nullopt;
   return *v;
 }
 
-std::optional<int64_t> GetInt(const FieldMap& f, std::string_view key) {
+template <typename M>
+std::optional<int64_t> GetInt(const M& f, std::string_view key) {
   const std::string* v = Get(f, key);
   if (v == nullptr) return std::nullopt;
   return ParseInt64(*v);
 }
 
-std::optional<int> GetPort(const FieldMap& f, std::string_view key) {
+template <typename M>
+std::optional<int> GetPort(const M& f, std::string_view key) {
   const std::string* v = Get(f, key);
   if (v == nullptr) return std::nullopt;
   return ParsePort(*v);
 }
 
-void FillInstance(const FieldMap& f, SentinelInstance& out) {
+template <typename M>
+void FillInstance(const M& f, SentinelInstance& out) {
   out.name = GetStr(f, "name");
   out.ip = GetStr(f, "ip");
   out.port = GetPort(f, "port");
@@ -83,20 +103,57 @@ void FillInstance(const FieldMap& f, SentinelInstance& out) {
   out.failover_state = GetOptStr(f, "failover-state");
 }
 
-void FillDataNode(const FieldMap& f, SentinelDataNode& out) {
+template <typename M>
+void FillDataNode(const M& f, SentinelDataNode& out) {
   FillInstance(f, out);
   out.info_refresh_ms = GetInt(f, "info-refresh");
   out.role_reported = GetOptStr(f, "role-reported");
   out.role_reported_time_ms = GetInt(f, "role-reported-time");
 }
 
+// ParseFieldArrays + parse_one on each entry, through FieldViews (same checks and errors).
 template <typename T, typename ParseOne>
 Result<std::vector<T>> ParseTable(const Reply& reply, ParseOne parse_one) {
-  Result<std::vector<FieldMap>> maps = ParseFieldArrays(reply);
-  if (!maps.ok()) return maps.error();
+  if (reply.is_error()) return ErrorFromReply(reply);
+  if (!reply.is_array()) return ShapeError("expected an array of tables", reply);
   std::vector<T> out;
-  out.reserve(maps->size());
-  for (const FieldMap& m : *maps) out.push_back(parse_one(m));
+  out.reserve(reply.elements.size());
+  FieldView view;
+  for (size_t i = 0; i < reply.elements.size(); ++i) {
+    const Reply& e = reply.elements[i];
+    std::optional<Error> bad;
+    if (e.is_error()) {
+      bad = ErrorFromReply(e);
+    } else if (!e.is_array()) {
+      bad = ShapeError("expected a field/value array", e);
+    } else if (e.elements.size() % 2 != 0) {
+      bad = ShapeError("field/value array of odd length", e);
+    }
+    view.fields.clear();
+    for (size_t k = 0; !bad && k < e.elements.size(); k += 2) {
+      const Reply& key = e.elements[k];
+      const Reply& value = e.elements[k + 1];
+      if (!key.is_text() || !value.is_text()) {
+        bad = ShapeError("field/value array with a non-string element", e);
+        break;
+      }
+      view.fields.emplace_back(key.str, &value.str);
+    }
+    if (bad) {
+      return MakeError(bad->kind, "entry " + std::to_string(i) + ": " + bad->message);
+    }
+    std::stable_sort(view.fields.begin(), view.fields.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    size_t w = 0;
+    for (size_t r = 0; r < view.fields.size(); ++r) {
+      if (r + 1 < view.fields.size() && view.fields[r + 1].first == view.fields[r].first) {
+        continue;
+      }
+      view.fields[w++] = view.fields[r];
+    }
+    view.fields.resize(w);
+    out.push_back(parse_one(view));
+  }
   return out;
 }
 
@@ -322,7 +379,9 @@ SentinelFlags ParseSentinelFlags(std::string_view flags) {
   return out;
 }
 
-SentinelPrimary ParseSentinelPrimary(const FieldMap& f) {
+namespace {
+template <typename M>
+SentinelPrimary PrimaryFrom(const M& f) {
   SentinelPrimary p;
   FillDataNode(f, p);
   p.config_epoch = GetInt(f, "config-epoch");
@@ -333,8 +392,13 @@ SentinelPrimary ParseSentinelPrimary(const FieldMap& f) {
   p.parallel_syncs = GetInt(f, "parallel-syncs");
   return p;
 }
+}  // namespace
 
-SentinelReplica ParseSentinelReplica(const FieldMap& f) {
+SentinelPrimary ParseSentinelPrimary(const FieldMap& f) { return PrimaryFrom(f); }
+
+namespace {
+template <typename M>
+SentinelReplica ReplicaFrom(const M& f) {
   SentinelReplica r;
   FillDataNode(f, r);
   r.master_link_down_time_ms = GetInt(f, "master-link-down-time");
@@ -357,8 +421,13 @@ SentinelReplica ParseSentinelReplica(const FieldMap& f) {
   }
   return r;
 }
+}  // namespace
 
-SentinelPeer ParseSentinelPeer(const FieldMap& f) {
+SentinelReplica ParseSentinelReplica(const FieldMap& f) { return ReplicaFrom(f); }
+
+namespace {
+template <typename M>
+SentinelPeer PeerFrom(const M& f) {
   SentinelPeer s;
   FillInstance(f, s);
   s.last_hello_message_ms = GetInt(f, "last-hello-message");
@@ -366,6 +435,9 @@ SentinelPeer ParseSentinelPeer(const FieldMap& f) {
   s.voted_leader_epoch = GetInt(f, "voted-leader-epoch");
   return s;
 }
+}  // namespace
+
+SentinelPeer ParseSentinelPeer(const FieldMap& f) { return PeerFrom(f); }
 
 Result<SentinelPrimary> ParseSentinelPrimaryReply(const Reply& reply) {
   Result<FieldMap> f = ParseFieldArray(reply);
@@ -375,15 +447,15 @@ Result<SentinelPrimary> ParseSentinelPrimaryReply(const Reply& reply) {
 
 Result<std::vector<SentinelPrimary>> ParseSentinelPrimaries(
     const Reply& reply) {
-  return ParseTable<SentinelPrimary>(reply, ParseSentinelPrimary);
+  return ParseTable<SentinelPrimary>(reply, [](const FieldView& f) { return PrimaryFrom(f); });
 }
 
 Result<std::vector<SentinelReplica>> ParseSentinelReplicas(const Reply& reply) {
-  return ParseTable<SentinelReplica>(reply, ParseSentinelReplica);
+  return ParseTable<SentinelReplica>(reply, [](const FieldView& f) { return ReplicaFrom(f); });
 }
 
 Result<std::vector<SentinelPeer>> ParseSentinelPeers(const Reply& reply) {
-  return ParseTable<SentinelPeer>(reply, ParseSentinelPeer);
+  return ParseTable<SentinelPeer>(reply, [](const FieldView& f) { return PeerFrom(f); });
 }
 
 CkquorumResult ParseCkquorum(const Reply& reply) {
