@@ -486,14 +486,15 @@ void AppendUint(std::string& out, uint64_t v) {
 }
 
 void AppendEscaped(std::string& out, const std::string& v) {
-  for (char c : v) {
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
-    if (c == '\\' || c == '"') out += '\\';
-    out += c;
+  size_t start = 0;  // appended in runs between the characters that need a backslash
+  for (size_t i = 0; i < v.size(); ++i) {
+    const char c = v[i];
+    if (c != '\\' && c != '"' && c != '\n') continue;
+    out.append(v, start, i - start);
+    out += c == '\n' ? "\\n" : c == '\\' ? "\\\\" : "\\\"";
+    start = i + 1;
   }
+  out.append(v, start, std::string::npos);
 }
 
 // name{labels[,extra="value"]}<space>
