@@ -14,6 +14,8 @@
 #include <charconv>
 #include <cstring>
 
+#include "redis/tls.h"
+
 namespace redis_ha::redis {
 
 std::string Endpoint::ToString() const {
@@ -135,6 +137,10 @@ Connection::Connection(Endpoint endpoint, Credentials credentials, Limits limits
 Connection::~Connection() { Close(); }
 
 void Connection::Close() {
+  if (tls_) tls_->Shutdown();
+  tls_.reset();
+  tls_wants_read_ = false;
+  read_wants_write_ = false;
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
   state_ = State::kClosed;
@@ -207,9 +213,10 @@ Status Connection::BeginConnect() {
     awaiting_auth_reply_ = true;
   }
 
+  received_at_connect_ = bytes_received_;
   int rc = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), addr_len);
   if (rc == 0) {
-    state_ = State::kReady;
+    return FinishConnect();
   } else if (errno == EINPROGRESS) {
     state_ = State::kConnecting;
   } else {
@@ -227,9 +234,11 @@ short Connection::Events() const {
   switch (state_) {
     case State::kClosed: return 0;
     case State::kConnecting: return POLLOUT;
+    case State::kHandshaking: return tls_wants_read_ ? POLLIN : POLLOUT;
     case State::kReady:
       if (eof_) return 0;
-      return static_cast<short>(POLLIN | (out_pos_ < out_.size() ? POLLOUT : 0));
+      return static_cast<short>(
+          POLLIN | (out_pos_ < out_.size() || read_wants_write_ ? POLLOUT : 0));
   }
   return 0;
 }
@@ -241,8 +250,35 @@ Status Connection::FinishConnect() {
   if (err != 0) {
     return Fail(ErrorKind::kConnect, "connect " + endpoint_.ToString() + ": " + strerror(err));
   }
-  state_ = State::kReady;
-  return Status::Ok();
+  if (credentials_.tls == nullptr) {
+    state_ = State::kReady;
+    return Status::Ok();
+  }
+  auto session = TlsSession::Create(*credentials_.tls, fd_, endpoint_.host);
+  if (!session) return Fail(ErrorKind::kConnect, session.error().message);
+  tls_ = std::move(*session);
+  state_ = State::kHandshaking;
+  tls_wants_read_ = false;
+  return ContinueHandshake();
+}
+
+Status Connection::ContinueHandshake() {
+  switch (tls_->Handshake()) {
+    case TlsSession::Io::kDone:
+      state_ = State::kReady;
+      return Status::Ok();
+    case TlsSession::Io::kWantRead:
+      tls_wants_read_ = true;
+      return Status::Ok();
+    case TlsSession::Io::kWantWrite:
+      tls_wants_read_ = false;
+      return Status::Ok();
+    case TlsSession::Io::kEof:
+    case TlsSession::Io::kError:
+      break;
+  }
+  return Fail(ErrorKind::kConnect,
+              "TLS handshake with " + endpoint_.ToString() + " failed: " + tls_->error());
 }
 
 Status Connection::HandleEvents(short revents) {
@@ -250,9 +286,15 @@ Status Connection::HandleEvents(short revents) {
   if (state_ == State::kConnecting) {
     if ((revents & (POLLOUT | POLLERR | POLLHUP)) == 0) return Status::Ok();
     if (Status s = FinishConnect(); !s) return s;
+    if (state_ != State::kReady) return Status::Ok();  // TLS handshake under way
     revents = POLLOUT;  // try to send right away
+  } else if (state_ == State::kHandshaking) {
+    if ((revents & (POLLIN | POLLOUT | POLLERR | POLLHUP)) == 0) return Status::Ok();
+    if (Status s = ContinueHandshake(); !s) return s;
+    if (state_ != State::kReady) return Status::Ok();
+    revents = POLLOUT;
   }
-  if (revents & (POLLIN | POLLHUP | POLLERR)) {
+  if ((revents & (POLLIN | POLLHUP | POLLERR)) || (read_wants_write_ && (revents & POLLOUT))) {
     if (Status s = ReadAvailable(); !s) return s;
   }
   if (state_ == State::kReady && !eof_ && out_pos_ < out_.size()) {
@@ -261,26 +303,89 @@ Status Connection::HandleEvents(short revents) {
   return Status::Ok();
 }
 
-long Connection::ReadSome(char* buf, size_t len) {
-  ssize_t n = ::recv(fd_, buf, len, 0);
-  return static_cast<long>(n);
+Connection::Io Connection::ReadSome(char* buf, size_t len, size_t* n, std::string* error) {
+  *n = 0;
+  if (tls_) {
+    read_wants_write_ = false;
+    switch (tls_->Read(buf, len, n)) {
+      case TlsSession::Io::kDone: return Io::kOk;
+      case TlsSession::Io::kWantRead: return Io::kWouldBlock;
+      case TlsSession::Io::kWantWrite:
+        read_wants_write_ = true;
+        return Io::kWouldBlock;
+      case TlsSession::Io::kEof: return Io::kEof;
+      case TlsSession::Io::kError:
+        *error = "TLS: " + tls_->error();
+        return Io::kError;
+    }
+  }
+  for (;;) {
+    ssize_t r = ::recv(fd_, buf, len, 0);
+    if (r > 0) {
+      *n = static_cast<size_t>(r);
+      return Io::kOk;
+    }
+    if (r == 0) return Io::kEof;
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return Io::kWouldBlock;
+    *error = strerror(errno);
+    return Io::kError;
+  }
 }
 
-long Connection::WriteSome(const char* buf, size_t len) {
-  ssize_t n = ::send(fd_, buf, len, MSG_NOSIGNAL);
-  return static_cast<long>(n);
+Connection::Io Connection::WriteSome(const char* buf, size_t len, size_t* n,
+                                     std::string* error) {
+  *n = 0;
+  if (tls_) {
+    switch (tls_->Write(buf, len, n)) {
+      case TlsSession::Io::kDone: return Io::kOk;
+      case TlsSession::Io::kWantRead:  // POLLIN is always polled while ready
+      case TlsSession::Io::kWantWrite: return Io::kWouldBlock;
+      case TlsSession::Io::kEof:
+        *error = "TLS: connection closed";
+        return Io::kError;
+      case TlsSession::Io::kError:
+        *error = "TLS: " + tls_->error();
+        return Io::kError;
+    }
+  }
+  for (;;) {
+    ssize_t r = ::send(fd_, buf, len, MSG_NOSIGNAL);
+    if (r >= 0) {
+      *n = static_cast<size_t>(r);
+      return Io::kOk;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return Io::kWouldBlock;
+    *error = strerror(errno);
+    return Io::kError;
+  }
 }
 
 Status Connection::Flush() {
   while (out_pos_ < out_.size()) {
-    long n = WriteSome(out_.data() + out_pos_, out_.size() - out_pos_);
-    if (n < 0) {
-      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return Status::Ok();
-      return Fail(ErrorKind::kProtocol,
-                  "write to " + endpoint_.ToString() + ": " + strerror(errno));
+    size_t n = 0;
+    std::string error;
+    Io io = WriteSome(out_.data() + out_pos_, out_.size() - out_pos_, &n, &error);
+    if (io == Io::kWouldBlock) return Status::Ok();
+    if (io != Io::kOk) {
+      if (tls_ != nullptr && bytes_received_ == received_at_connect_) {
+        // TLS 1.3 servers check client certificates after our side of the handshake is
+        // done: their alert may already wait in the socket and says more than EPIPE.
+        char probe[512];
+        size_t n = 0;
+        std::string alert;
+        if (ReadSome(probe, sizeof(probe), &n, &alert) == Io::kError &&
+            tls_->error().find("alert") != std::string::npos) {
+          error = tls_->error();
+        }
+        return Fail(ErrorKind::kConnect, "TLS connection to " + endpoint_.ToString() +
+                                             " refused by the server: " + error);
+      }
+      return Fail(ErrorKind::kProtocol, "write to " + endpoint_.ToString() + ": " + error);
     }
-    out_pos_ += static_cast<size_t>(n);
-    bytes_sent_ += static_cast<uint64_t>(n);
+    out_pos_ += n;
+    bytes_sent_ += n;
   }
   out_.clear();
   out_pos_ = 0;
@@ -290,20 +395,26 @@ Status Connection::Flush() {
 Status Connection::ReadAvailable() {
   char buf[16384];
   for (;;) {
-    long n = ReadSome(buf, sizeof(buf));
-    if (n == 0) {
+    size_t n = 0;
+    std::string error;
+    Io io = ReadSome(buf, sizeof(buf), &n, &error);
+    if (io == Io::kEof) {
       eof_ = true;  // the owner decides: complete replies first, else an error
       break;
     }
-    if (n < 0) {
-      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-      if (errno == EINTR) continue;
-      return Fail(ErrorKind::kProtocol,
-                  "read from " + endpoint_.ToString() + ": " + strerror(errno));
+    if (io == Io::kWouldBlock) break;
+    if (io == Io::kError) {
+      // A TLS alert before the first reply byte is the server refusing us after the
+      // handshake (TLS 1.3 checks client certificates then): a connect failure.
+      if (tls_ != nullptr && bytes_received_ == received_at_connect_) {
+        return Fail(ErrorKind::kConnect, "TLS connection to " + endpoint_.ToString() +
+                                             " refused by the server: " + tls_->error());
+      }
+      return Fail(ErrorKind::kProtocol, "read from " + endpoint_.ToString() + ": " + error);
     }
     bytes_received_ += static_cast<uint64_t>(n);
-    bytes_in_partial_reply_ += static_cast<size_t>(n);
-    if (redisReaderFeed(reader_.get(), buf, static_cast<size_t>(n)) != REDIS_OK) {
+    bytes_in_partial_reply_ += n;
+    if (redisReaderFeed(reader_.get(), buf, n) != REDIS_OK) {
       return Fail(ErrorKind::kProtocol, "reader: out of memory");
     }
     for (;;) {

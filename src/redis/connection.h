@@ -8,8 +8,11 @@
 // by hiredis' redisReader straight into `Reply` trees, bounded by `Limits` so a hostile
 // server cannot make us allocate without bound.
 //
-// The socket is plain TCP. Everything that touches bytes goes through ReadSome/WriteSome,
-// the seam where a TLS transport plugs in.
+// The socket is plain TCP, or TLS when the credentials carry a TlsContext: OpenSSL then
+// runs on the same non-blocking socket (redis/tls.h). The TLS handshake is one more state
+// between the TCP connect and "ready"; `Events()` asks for whatever OpenSSL waits for.
+// Everything that touches bytes goes through ReadSome/WriteSome, the transport seam.
+// Handshake and certificate failures are ErrorKind::kConnect with OpenSSL's reason.
 //
 // Thread-safety: none. One thread owns a Connection at a time.
 #ifndef REDIS_HA_REDIS_CONNECTION_H_
@@ -29,6 +32,9 @@ struct redisReader;
 
 namespace redis_ha::redis {
 
+class TlsContext;
+class TlsSession;
+
 // host:port as dialled. Hosts may be names, IPv4 or IPv6 literals.
 struct Endpoint {
   std::string host;
@@ -42,11 +48,13 @@ struct Endpoint {
 // Parses "host:port", "[v6]:port". Port must be 1..65535.
 Result<Endpoint> ParseEndpoint(std::string_view text);
 
-// Credentials sent with AUTH right after connecting. The password never appears in
-// logs, errors or metrics.
+// How a connection proves who it is: AUTH right after connecting, and the TLS context
+// (CA, client certificate) when the role uses TLS. The password never appears in logs,
+// errors or metrics.
 struct Credentials {
   std::string username;  // empty: legacy AUTH <password>
   std::string password;  // empty: no AUTH
+  std::shared_ptr<const TlsContext> tls;  // null: plain TCP
   bool empty() const { return password.empty(); }
 };
 
@@ -66,8 +74,11 @@ class Connection {
   int fd() const { return fd_; }
   bool connected() const { return state_ == State::kReady; }
   bool open() const { return fd_ >= 0; }
+  // Same user, password and TLS context (a reload builds new contexts, so connections
+  // are re-opened with the new certificates).
   bool UsesCredentials(const Credentials& c) const {
-    return c.username == credentials_.username && c.password == credentials_.password;
+    return c.username == credentials_.username && c.password == credentials_.password &&
+           c.tls == credentials_.tls;
   }
 
   // Starts a non-blocking connect if the socket is closed. AUTH (when credentials are
@@ -78,7 +89,8 @@ class Connection {
   // Queues one command; it is sent when the socket is writable.
   void Queue(const std::vector<std::string>& args);
 
-  // The poll(2) events this connection waits for (POLLIN and/or POLLOUT).
+  // The poll(2) events this connection waits for (POLLIN and/or POLLOUT; during a TLS
+  // handshake, whichever OpenSSL needs).
   short Events() const;
 
   // Performs the I/O allowed by `revents`. On error the connection is closed.
@@ -92,7 +104,8 @@ class Connection {
   // The owner takes them and then calls Close().
   bool eof() const { return eof_; }
 
-  // Bytes sent and received since construction (for the benchmark and load metrics).
+  // Application bytes (decrypted with TLS) sent and received since construction (for the
+  // benchmark and load metrics).
   uint64_t bytes_sent() const { return bytes_sent_; }
   uint64_t bytes_received() const { return bytes_received_; }
 
@@ -100,16 +113,18 @@ class Connection {
   void Close();
 
  private:
-  enum class State { kClosed, kConnecting, kReady };
+  enum class State { kClosed, kConnecting, kHandshaking, kReady };
+  enum class Io { kOk, kWouldBlock, kEof, kError };
 
   Status FinishConnect();
+  Status ContinueHandshake();
   Status Flush();
   Status ReadAvailable();
   Status Fail(ErrorKind kind, std::string message);
 
-  // Transport seam: plain TCP today.
-  long ReadSome(char* buf, size_t len);         // >0 bytes, 0 EOF, -1 error/EAGAIN
-  long WriteSome(const char* buf, size_t len);  // >=0 bytes, -1 error/EAGAIN
+  // Transport seam: plain TCP or TLS. kOk moves *n > 0 bytes; kError sets *error.
+  Io ReadSome(char* buf, size_t len, size_t* n, std::string* error);
+  Io WriteSome(const char* buf, size_t len, size_t* n, std::string* error);
 
   struct ReaderDeleter {
     void operator()(::redisReader* reader) const;
@@ -120,6 +135,10 @@ class Connection {
   Limits limits_;
   int fd_ = -1;
   State state_ = State::kClosed;
+  std::unique_ptr<TlsSession> tls_;
+  bool tls_wants_read_ = false;   // handshake waits for POLLIN (else POLLOUT)
+  bool read_wants_write_ = false;  // TLS read needs the socket writable first
+  uint64_t received_at_connect_ = 0;
   std::unique_ptr<::redisReader, ReaderDeleter> reader_;
   std::string out_;
   size_t out_pos_ = 0;
