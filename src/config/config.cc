@@ -6,9 +6,11 @@
 #include <cstdlib>
 #include <fstream>
 #include <functional>
+#include <optional>
 #include <set>
 #include <sstream>
 
+#include "http/web_config.h"
 #include "util/duration.h"
 #include "util/log.h"
 
@@ -45,8 +47,63 @@ Setter AuthSetter(AuthConfig Config::*auth, std::string AuthConfig::*field) {
   };
 }
 
+Status ParseBool(const std::string& v, const std::string& where, bool* out) {
+  if (v == "true") {
+    *out = true;
+  } else if (v == "false") {
+    *out = false;
+  } else {
+    return ConfigError(where, "'" + v + "' is not true or false");
+  }
+  return Status::Ok();
+}
+
+Setter TlsBoolSetter(redis::TlsOptions Config::*role, bool redis::TlsOptions::*field) {
+  return [role, field](Config& c, const std::string& v, const std::string& where) -> Status {
+    return ParseBool(v, where, &((c.*role).*field));
+  };
+}
+
+Setter TlsStringSetter(redis::TlsOptions Config::*role, std::string redis::TlsOptions::*field) {
+  return [role, field](Config& c, const std::string& v, const std::string& where) -> Status {
+    if (v.empty()) return ConfigError(where, "must not be empty");
+    (c.*role).*field = v;
+    return Status::Ok();
+  };
+}
+
+// The TLS options of one role ("sentinel": "Sentinels", "redis": "data nodes").
+std::vector<Option> TlsOptionsFor(const std::string& role, const std::string& whom,
+                                  redis::TlsOptions Config::*field) {
+  using redis::TlsOptions;
+  return {
+      {{role + ".tls", "", "false",
+        "Connect to " + whom + " over TLS (certificates verified unless " + role +
+            ".tls-insecure-skip-verify)."},
+       TlsBoolSetter(field, &TlsOptions::enabled)},
+      {{role + ".tls-ca-file", "FILE", "",
+        "PEM CA certificates that verify the " + whom + "' certificates (default: the "
+        "system's CA store)."},
+       TlsStringSetter(field, &TlsOptions::ca_file)},
+      {{role + ".tls-cert-file", "FILE", "",
+        "PEM client certificate (chain) presented to " + whom +
+            " that require one (tls-auth-clients)."},
+       TlsStringSetter(field, &TlsOptions::cert_file)},
+      {{role + ".tls-key-file", "FILE", "", "Private key of " + role + ".tls-cert-file."},
+       TlsStringSetter(field, &TlsOptions::key_file)},
+      {{role + ".tls-server-name", "NAME", "",
+        "Name to verify in the " + whom + "' certificates (and send as SNI) instead of the "
+        "dialled host."},
+       TlsStringSetter(field, &TlsOptions::server_name)},
+      {{role + ".tls-insecure-skip-verify", "", "false",
+        "Do not verify the " + whom + "' certificates. For labs only; logged as a warning."},
+       TlsBoolSetter(field, &TlsOptions::insecure_skip_verify)},
+  };
+}
+
 const std::vector<Option>& Table() {
-  static const auto* table = new std::vector<Option>{
+  static const auto* table = [] {
+    auto* t = new std::vector<Option>{
       {{"config", "FILE", "", "YAML configuration file; flags override it."},
        [](Config& c, const std::string& v, const std::string&) -> Status {
          c.config_file = v;
@@ -137,6 +194,15 @@ const std::vector<Option>& Table() {
          c.telemetry_path = v;
          return Status::Ok();
        }},
+      {{"web.config.file", "FILE", "",
+        "Web configuration in the Prometheus exporter-toolkit format: TLS (server "
+        "certificate, client certificates, versions), basic auth users with bcrypt hashes "
+        "on every path, response headers, rate limit. Re-read when it or its files change."},
+       [](Config& c, const std::string& v, const std::string& where) -> Status {
+         if (v.empty()) return ConfigError(where, "must not be empty");
+         c.web_config_file = v;
+         return Status::Ok();
+       }},
       {{"log.level", "LEVEL", "info", "One of debug, info, warn, error."},
        [](Config& c, const std::string& v, const std::string& where) -> Status {
          log::Level l;
@@ -163,7 +229,15 @@ const std::vector<Option>& Table() {
       {{"redis.password-file", "FILE", "",
         "File holding the data nodes' password (else $REDIS_HA_REDIS_PASSWORD)."},
        AuthSetter(&Config::redis_auth, &AuthConfig::password_file)},
-  };
+    };
+    for (auto& o : TlsOptionsFor("sentinel", "Sentinels", &Config::sentinel_tls_options)) {
+      t->push_back(std::move(o));
+    }
+    for (auto& o : TlsOptionsFor("redis", "data nodes", &Config::redis_tls_options)) {
+      t->push_back(std::move(o));
+    }
+    return t;
+  }();
   return *table;
 }
 
@@ -180,8 +254,14 @@ std::string Where(const std::string& file, const YAML::Node& node, const std::st
   return s.str();
 }
 
+// Other keys a role section takes besides the credentials (the global sections' TLS
+// options): returns nullopt for a key it does not know.
+using ExtraKeys = std::function<std::optional<Status>(const std::string& key,
+                                                      const std::string& value,
+                                                      const std::string& where)>;
+
 Status LoadAuthYaml(const YAML::Node& node, const std::string& file, const std::string& key,
-                    AuthConfig& auth) {
+                    AuthConfig& auth, const ExtraKeys& extra = nullptr) {
   if (!node.IsMap()) return ConfigError(Where(file, node, key), "must be a map");
   for (const auto& kv : node) {
     std::string k = kv.first.as<std::string>();
@@ -194,8 +274,14 @@ Status LoadAuthYaml(const YAML::Node& node, const std::string& file, const std::
     else if (k == "password") {
       return ConfigError(where, "passwords are not accepted inline; use password-file or "
                                 "password-env");
+    } else if (auto s = extra ? extra(k, v, where) : std::nullopt; s.has_value()) {
+      if (!*s) return *s;
     } else {
-      return ConfigError(where, "unknown key (expected username, password-file, password-env)");
+      return ConfigError(where, std::string("unknown key (expected username, password-file, "
+                                            "password-env") +
+                                    (extra ? ", tls, tls-ca-file, tls-cert-file, tls-key-file, "
+                                             "tls-server-name, tls-insecure-skip-verify)"
+                                           : ")"));
     }
   }
   return Status::Ok();
@@ -233,8 +319,17 @@ Status LoadYaml(const std::string& file, Config& c, std::set<std::string>& set_k
           }
         } else if (key == "sentinel" || key == "redis") {
           if (!v.IsMap()) return ConfigError(where, "must be a map");
-          if (Status s = LoadAuthYaml(v, file, key, key == "sentinel" ? c.sentinel_auth
-                                                                       : c.redis_auth);
+          ExtraKeys tls_keys = [&](const std::string& k, const std::string& value,
+                                   const std::string& kw) -> std::optional<Status> {
+            const Option* o = k.starts_with("tls") ? FindOption(key + "." + k) : nullptr;
+            if (o == nullptr) return std::nullopt;
+            if (Status s = o->set(c, value, kw); !s) return s;
+            set_keys.insert(key + "." + k);
+            return Status::Ok();
+          };
+          if (Status s = LoadAuthYaml(v, file, key,
+                                      key == "sentinel" ? c.sentinel_auth : c.redis_auth,
+                                      tls_keys);
               !s) {
             return s;
           }
@@ -336,9 +431,38 @@ Status ResolvePassword(AuthConfig& auth, const std::string& what, const char* de
   return Status::Ok();
 }
 
+// Builds the role's TLS context from its options ("--redis" names them in errors).
+Status BuildTls(const redis::TlsOptions& o, const std::string& role,
+                std::shared_ptr<const redis::TlsContext>* out) {
+  out->reset();
+  const std::string prefix = "--" + role;
+  if (!o.enabled) {
+    const std::pair<bool, const char*> set[] = {
+        {!o.ca_file.empty(), "tls-ca-file"},         {!o.cert_file.empty(), "tls-cert-file"},
+        {!o.key_file.empty(), "tls-key-file"},       {!o.server_name.empty(), "tls-server-name"},
+        {o.insecure_skip_verify, "tls-insecure-skip-verify"}};
+    for (const auto& [is_set, name] : set) {
+      if (is_set) {
+        return MakeError(ErrorKind::kConfig, prefix + "." + name + ": set, but " + prefix +
+                                                 ".tls is off (add " + prefix + ".tls)");
+      }
+    }
+    return Status::Ok();
+  }
+  auto ctx = redis::TlsContext::Create(o, prefix);
+  if (!ctx) return ctx.error();
+  *out = *ctx;
+  if (o.insecure_skip_verify) {
+    log::Warn("TLS certificates are not verified (" + prefix +
+              ".tls-insecure-skip-verify): anyone on the path can impersonate the servers; "
+              "use it only in a lab");
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
-redis::Credentials AuthConfig::Resolve() const { return {username, password}; }
+redis::Credentials AuthConfig::Resolve() const { return {username, password, nullptr}; }
 
 bool Config::WatchesGroup(const std::string& name) const {
   return groups.empty() || FindGroup(name) != nullptr;
@@ -353,14 +477,18 @@ const GroupConfig* Config::FindGroup(const std::string& name) const {
 
 redis::Credentials Config::SentinelCredentials(const std::string& group) const {
   const GroupConfig* g = FindGroup(group);
-  if (g != nullptr && g->sentinel_auth) return g->sentinel_auth->Resolve();
-  return sentinel_auth.Resolve();
+  redis::Credentials c = g != nullptr && g->sentinel_auth ? g->sentinel_auth->Resolve()
+                                                          : sentinel_auth.Resolve();
+  c.tls = sentinel_tls;
+  return c;
 }
 
 redis::Credentials Config::RedisCredentials(const std::string& group) const {
   const GroupConfig* g = FindGroup(group);
-  if (g != nullptr && g->redis_auth) return g->redis_auth->Resolve();
-  return redis_auth.Resolve();
+  redis::Credentials c =
+      g != nullptr && g->redis_auth ? g->redis_auth->Resolve() : redis_auth.Resolve();
+  c.tls = redis_tls;
+  return c;
 }
 
 std::string Config::MapAddress(const std::string& announced) const {
@@ -414,8 +542,22 @@ Result<Loaded> LoadConfig(const std::vector<std::string>& args) {
                        "--" + name + ": passwords are not accepted on the command line; use " +
                            "a password file or the environment");
     }
-    if (FindOption(name) == nullptr) {
+    // Booleans: --flag, --flag=true|false, --no-flag.
+    if (const Option* o = name.starts_with("no-") ? FindOption(name.substr(3)) : nullptr;
+        o != nullptr && o->info.value_name.empty() && FindOption(name) == nullptr) {
+      if (has_value) {
+        return MakeError(ErrorKind::kConfig, "--" + name + ": takes no value");
+      }
+      flags.emplace_back(name.substr(3), "false");
+      continue;
+    }
+    const Option* option = FindOption(name);
+    if (option == nullptr) {
       return MakeError(ErrorKind::kConfig, "--" + name + ": unknown flag (see --help)");
+    }
+    if (!has_value && option->info.value_name.empty()) {
+      value = "true";
+      has_value = true;
     }
     if (!has_value) {
       if (i + 1 >= args.size()) {
@@ -463,6 +605,15 @@ Result<Loaded> LoadConfig(const std::vector<std::string>& args) {
   if (Status s = ResolvePassword(c.redis_auth, "redis", "REDIS_HA_REDIS_PASSWORD"); !s) {
     return s.error();
   }
+  if (Status s = BuildTls(c.sentinel_tls_options, "sentinel", &c.sentinel_tls); !s) {
+    return s.error();
+  }
+  if (Status s = BuildTls(c.redis_tls_options, "redis", &c.redis_tls); !s) return s.error();
+  if (!c.web_config_file.empty()) {
+    auto web = http::LoadWebConfig(c.web_config_file);
+    if (!web) return MakeError(ErrorKind::kConfig, "--web.config.file: " + web.error().message);
+    c.web_config = *web;
+  }
   for (auto& g : c.groups) {
     if (g.sentinel_auth) {
       if (Status s = ResolvePassword(*g.sentinel_auth, "groups[" + g.name + "].sentinel", nullptr);
@@ -500,6 +651,8 @@ std::string HelpText(std::string_view program) {
   }
   s << "  --help                          Show this help and exit.\n"
     << "  --version                       Show the version and exit.\n\n"
+    << "Boolean flags take no value: --redis.tls turns TLS on, --no-redis.tls turns it off\n"
+    << "(in the file: tls: true or false).\n\n"
     << "Environment:\n"
     << "  REDIS_HA_SENTINEL_PASSWORD      Sentinel password when no password file is set.\n"
     << "  REDIS_HA_REDIS_PASSWORD         Data node password when no password file is set.\n";
@@ -531,7 +684,9 @@ std::string ManPage() {
     << ".SH DESCRIPTION\nWatches every Sentinel and data node of each Sentinel group, derives "
        "split-brain and empty-primary risks and a rollout gate, and serves them over HTTP "
        "(/metrics, /gate, /api/v1/groups, /). Every flag can also be set in the YAML file "
-       "given with \\-\\-config, under the flag's name split on dots.\n"
+       "given with \\-\\-config, under the flag's name split on dots. Boolean flags such as "
+       "\\-\\-redis.tls take no value; \\-\\-no\\-redis.tls turns one off (in the file: "
+       "true or false).\n"
     << ".SH OPTIONS\n";
   for (const auto& o : Options()) {
     if (o.yaml_only) continue;

@@ -9,6 +9,12 @@
 // Passwords are read from files or environment variables only, never from flags or
 // the YAML itself, and never logged.
 //
+// TLS: `--redis.tls` and `--sentinel.tls` (with CA, client certificate, server name) are
+// independent; LoadConfig builds one client TLS context per role from them, and the
+// credentials of each role carry it. `--web.config.file` (exporter-toolkit format) is
+// read and validated here too, certificates included, so that every mistake is an
+// error naming the key before anything listens or connects.
+//
 // Thread-safety: Config is a plain value; LoadConfig is reentrant.
 #ifndef REDIS_HA_CONFIG_CONFIG_H_
 #define REDIS_HA_CONFIG_CONFIG_H_
@@ -16,14 +22,20 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "redis/connection.h"
+#include "redis/tls.h"
 #include "util/status.h"
 
 namespace redis_ha {
+
+namespace http {
+struct WebConfig;
+}
 
 // Where a role's credentials come from. The password is resolved at load time.
 struct AuthConfig {
@@ -68,9 +80,19 @@ struct Config {
   std::vector<GroupConfig> groups;  // empty: watch every group the Sentinels know
   // Announced "ip:port" -> dialled "host:port".
   std::map<std::string, std::string> address_map;
+  // TLS to Sentinels and to data nodes. The contexts are built by LoadConfig (null: plain
+  // TCP) and shared by every connection of the role.
+  redis::TlsOptions sentinel_tls_options;
+  redis::TlsOptions redis_tls_options;
+  std::shared_ptr<const redis::TlsContext> sentinel_tls;
+  std::shared_ptr<const redis::TlsContext> redis_tls;
+  // --web.config.file, loaded and validated by LoadConfig (null without the flag).
+  std::string web_config_file;
+  std::shared_ptr<const http::WebConfig> web_config;
 
   bool WatchesGroup(const std::string& name) const;
   const GroupConfig* FindGroup(const std::string& name) const;
+  // The role's user, password and TLS context for a group.
   redis::Credentials SentinelCredentials(const std::string& group) const;
   redis::Credentials RedisCredentials(const std::string& group) const;
   // The address to dial for an announced one (identity when unmapped).
@@ -80,7 +102,7 @@ struct Config {
 // One documented setting.
 struct OptionInfo {
   std::string flag;  // without the leading dashes: "poll.interval"
-  std::string value_name;  // "DURATION", "HOST:PORT", "" for booleans
+  std::string value_name;  // "DURATION", "HOST:PORT", "" for booleans (--flag, --no-flag)
   std::string default_value;
   std::string help;
   bool repeatable = false;
