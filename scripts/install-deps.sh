@@ -4,7 +4,7 @@
 set -euo pipefail
 
 build_pkgs=(cmake make g++ pkg-config prometheus-cpp-dev libhiredis-dev libyaml-cpp-dev
-            libcivetweb-dev libgtest-dev libgmock-dev libssl-dev libcrypt-dev)
+            libgtest-dev libgmock-dev libssl-dev libcrypt-dev)
 run_pkgs=(redis-server redis-sentinel redis-tools curl)
 test_pkgs=(prometheus dpkg-dev file python3-yaml prometheus-alertmanager chromium shellcheck
            clang libclang-rt-14-dev)

@@ -82,6 +82,7 @@ int Serve(const std::vector<std::string>& args, Config config) {
 
   http::ServerOptions options;
   options.listen_address = config.listen_address;
+  options.web_config = config.web_config;  // TLS, basic auth; the server watches its files
   auto server = http::HttpServer::Start(options, routes);
   if (!server) {
     log::Error("cannot start HTTP server", {{"err", server.error().message}});
@@ -104,6 +105,7 @@ int Serve(const std::vector<std::string>& args, Config config) {
       }
       if (reloaded->config.listen_address != config.listen_address ||
           reloaded->config.telemetry_path != config.telemetry_path ||
+          reloaded->config.web_config_file != config.web_config_file ||
           reloaded->config.EffectiveMaxStaleness() != config.EffectiveMaxStaleness() ||
           reloaded->config.gate_failover_cooldown != config.gate_failover_cooldown ||
           reloaded->config.max_lag_bytes != config.max_lag_bytes) {
