@@ -5,13 +5,16 @@
 //   switch_ms       the first Sentinel's +switch-master for the group
 //   gate_sdown_ms   the exporter's /gate?group=G&action=failover first naming blocker
 //                   primary_down (a Sentinel's s_down/o_down flag in its snapshot)
-//   gate_switch_ms  the same gate first naming recent_failover (the primary changed in the
-//                   snapshot, or a Sentinel's view took a new primary)
+//   api_view_switch_ms  /api/v1/groups first showing a Sentinel's view of the group with the
+//                   new primary of the +switch-master message
+//   api_switch_ms   /api/v1/groups first naming another primary for the group (the
+//                   majority of Sentinels has switched)
 //   api_down_ms     /api/v1/groups first showing the killed node "up":false (our own poll)
-//   api_switch_ms   /api/v1/groups first naming another primary for the group
-// All relative to the kill. The gate is polled back to back (>= 1 ms apart; it is small),
-// /api/v1/groups every 50 ms (it is large). Times are response-arrival times, so each
-// includes one request's latency: an upper bound on when the exporter had it.
+//   gate_switch_ms  the gate first naming recent_failover (informational: it can also come
+//                   from a Sentinel's epoch/role clock before the switch)
+// All relative to the kill. The gate and /api/v1/groups are each polled back to back (the
+// gate at most every 1 ms). Times are response-arrival times, so each includes one
+// request's latency (reported): an upper bound on when the exporter had it.
 //
 //   bench_detect --sentinels A,B,C --group G --primary ADDR --pid PID --exporter HOST:PORT
 //                [--timeout-s 60]     prints one JSON line
@@ -27,6 +30,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "http.h"
@@ -59,12 +63,28 @@ std::optional<bool> NodeUp(const std::string& body, const std::string& addr) {
   return std::nullopt;
 }
 
-std::string GroupPrimary(const std::string& body, const std::string& group) {
+// The group's object in /api/v1/groups: from {"name":G to the next group's.
+std::string_view GroupJson(const std::string& body, const std::string& group) {
   const std::string key = "{\"name\":\"" + group + "\",\"primary\":\"";
   const auto pos = body.find(key);
-  if (pos == std::string::npos) return "";
-  const auto start = pos + key.size();
-  return body.substr(start, body.find('"', start) - start);
+  if (pos == std::string::npos) return {};
+  const auto end = body.find("{\"name\":\"", pos + 1);
+  return std::string_view(body).substr(pos, end == std::string::npos ? end : end - pos);
+}
+
+std::string GroupPrimary(const std::string& body, const std::string& group) {
+  const std::string_view g = GroupJson(body, group);
+  const std::string key = "\"primary\":\"";
+  if (g.empty()) return "";
+  const auto start = g.find(key) + key.size();
+  return std::string(g.substr(start, g.find('"', start) - start));
+}
+
+// True if some Sentinel's view of the group (sentinel_views[].primary) names `addr`.
+bool AnyViewNames(const std::string& body, const std::string& group, const std::string& addr) {
+  const std::string_view g = GroupJson(body, group);
+  return !addr.empty() &&
+         g.find("\"monitors\":true,\"primary\":\"" + addr + "\"") != std::string_view::npos;
 }
 
 }  // namespace
@@ -125,24 +145,26 @@ int main(int argc, char** argv) {
   }
   double gate_ms_sum = 0;
   int gate_n = 0;
-  std::optional<double> sdown, sw, gate_sdown, gate_switch, api_down, api_switch;
+  std::optional<double> sdown, sw, gate_sdown, gate_switch, api_down, api_switch, api_view;
+  std::string new_primary;  // from the +switch-master payload
   double api_ms_max = 0;
   const double t0 = MonoNow();
   ::kill(pid, SIGKILL);
   auto rel = [&](double t) { return (t - t0) * 1000.0; };
-  double gate_sent = 0, api_sent = 0, next_api = t0;
+  double gate_sent = 0, api_sent = 0, api_ms_sum = 0;
+  int api_n = 0;
   std::vector<pollfd> fds;
   while (MonoNow() - t0 < timeout_s) {
-    const bool done = sdown && sw && gate_sdown && gate_switch && api_down && api_switch;
+    const bool done =
+        sdown && sw && gate_sdown && gate_switch && api_down && api_switch && api_view;
     if (done) break;
     const double now = MonoNow();
     if (!gate.busy() && (!gate_sdown || !gate_switch) && now - gate_sent >= 0.001) {
       gate_sent = now;
       gate.Get(gate_path);
     }
-    if (!api.busy() && (!api_down || !api_switch) && now >= next_api) {
+    if (!api.busy() && (!api_down || !api_switch || !api_view)) {
       api_sent = now;
-      next_api = now + 0.05;
       api.Get("/api/v1/groups");
     }
     fds.clear();
@@ -167,6 +189,11 @@ int main(int argc, char** argv) {
           }
           if (channel == "+switch-master" && payload.rfind(group + " ", 0) == 0 && !sw) {
             sw = rel(at);
+            // "<group> <old ip> <old port> <new ip> <new port>"
+            std::istringstream in(payload);
+            std::string g, oip, oport, nip, nport;
+            in >> g >> oip >> oport >> nip >> nport;
+            new_primary = nip + ":" + nport;
           }
         }
         freeReplyObject(r);
@@ -186,11 +213,14 @@ int main(int argc, char** argv) {
     if (ai < fds.size() && fds[ai].fd == api.fd() && fds[ai].revents != 0) {
       if (api.Handle(fds[ai].revents) == 1) {
         api_ms_max = std::max(api_ms_max, (at - api_sent) * 1000.0);
+        api_ms_sum += (at - api_sent) * 1000.0;
+        ++api_n;
         const std::string& b = api.body();
         const auto up = NodeUp(b, primary);
         if (!api_down && up && !*up) api_down = rel(at);
         const std::string p = GroupPrimary(b, group);
         if (!api_switch && !p.empty() && p != primary) api_switch = rel(at);
+        if (!api_view && AnyViewNames(b, group, new_primary)) api_view = rel(at);
       }
     }
   }
@@ -203,10 +233,12 @@ int main(int argc, char** argv) {
   std::printf(
       "{\"group\":\"%s\",\"primary\":\"%s\",\"sdown_ms\":%s,\"switch_ms\":%s,"
       "\"gate_sdown_ms\":%s,\"gate_switch_ms\":%s,\"api_down_ms\":%s,\"api_switch_ms\":%s,"
-      "\"gate_requests\":%d,\"gate_mean_ms\":%.3f,\"api_max_ms\":%.3f}\n",
+      "\"api_view_switch_ms\":%s,\"new_primary\":\"%s\",\"gate_requests\":%d,"
+      "\"gate_mean_ms\":%.3f,\"api_requests\":%d,\"api_mean_ms\":%.3f,\"api_max_ms\":%.3f}\n",
       group.c_str(), primary.c_str(), num(sdown).c_str(), num(sw).c_str(),
       num(gate_sdown).c_str(), num(gate_switch).c_str(), num(api_down).c_str(),
-      num(api_switch).c_str(), gate_n, gate_n ? gate_ms_sum / gate_n : 0.0, api_ms_max);
+      num(api_switch).c_str(), num(api_view).c_str(), new_primary.c_str(), gate_n,
+      gate_n ? gate_ms_sum / gate_n : 0.0, api_n, api_n ? api_ms_sum / api_n : 0.0, api_ms_max);
   for (auto* c : subs) redisFree(c);
   return 0;
 }
