@@ -37,6 +37,16 @@ else
 	$(BUILD_DIR)/redis_ha_exporter $(foreach s,$(SENTINEL),--sentinel $(s)) $(ARGS)
 endif
 
+# `make bench` runs the fleet benchmark against redis_exporter and the floor (G = 1, 10, 100;
+# about 25 minutes) and rewrites bench/RESULTS.md, bench/results.json and bench/cost.png.
+# BENCH_ARGS adds flags, e.g. BENCH_ARGS="--groups 1,10,100,300" (see bench/bench.py --help).
+BENCH_ARGS ?=
+bench: build
+	@scripts/install-deps.sh bench
+	cmake --build $(BUILD_DIR) -j$(JOBS) --target bench_tools
+	python3 bench/bench.py --exporter $(BUILD_DIR)/redis_ha_exporter --tools $(BUILD_DIR)/bench \
+	  --out-dir bench $(BENCH_ARGS)
+
 # `make fuzz` runs every libFuzzer target for FUZZ_SECONDS (default 60) each in the sanitized tree
 # (built first if needed, clang + ASan + UBSan), growing a private corpus under
 # $(BUILD_DIR)/sanitize/fuzz-work; FUZZ_TARGETS="resp info" picks targets (fuzz/README.md).
