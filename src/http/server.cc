@@ -650,7 +650,9 @@ std::string RenderHead(const Response& r, bool keep_alive, const HeaderList& ext
       {"Connection", keep_alive ? "keep-alive" : "close"},
   };
   for (const auto* list : {&r.headers, &extra}) {
-    for (const auto& [k, v] : *list) {
+    for (const auto& header : *list) {
+      const std::string& k = header.first;
+      const std::string& v = header.second;
       auto same = [&](const auto& h) { return Lower(h.first) == Lower(k); };
       auto it = std::find_if(headers.begin(), headers.end(), same);
       if (it != headers.end()) {
