@@ -24,10 +24,11 @@ targets=("$@")
 
 testdata=$root/tests/testdata
 seeds_of() {  # extra seed files from tests/testdata
+  local f
   case "$1" in
-    resp|sentinel_tables) ls "$testdata"/*.resp ;;
-    info) ls "$testdata"/*.txt | grep -v CAPTURES ;;
-    ckquorum) ls "$testdata"/*ckquorum*.resp ;;
+    resp|sentinel_tables) printf '%s\n' "$testdata"/*.resp ;;
+    info) for f in "$testdata"/*.txt; do if [ "${f##*/}" != CAPTURES.txt ]; then echo "$f"; fi; done ;;
+    ckquorum) printf '%s\n' "$testdata"/*ckquorum*.resp ;;
   esac
 }
 
@@ -83,7 +84,9 @@ for t in "${targets[@]}"; do
   if [ $rc -ne 0 ]; then
     echo "FAIL fuzz_$t ($mode, exit $rc, ${secs}s); last lines of $log:"
     tail -n 60 "$log"
-    ls -1 "$work/artifacts/$t-"* 2>/dev/null | sed 's/^/  input: /'
+    for f in "$work/artifacts/$t-"*; do
+      if [ -e "$f" ]; then echo "  input: $f"; fi
+    done
     status=1
   else
     echo "ok   fuzz_$t ($mode, $runs runs, ${secs}s)"
