@@ -47,14 +47,14 @@ bench: build
 	python3 bench/bench.py --exporter $(BUILD_DIR)/redis_ha_exporter --tools $(BUILD_DIR)/bench \
 	  --out-dir bench $(BENCH_ARGS)
 
-# `make fuzz` runs every libFuzzer target for FUZZ_SECONDS (default 60) each in the sanitized tree
-# (built first if needed, clang + ASan + UBSan), growing a private corpus under
-# $(BUILD_DIR)/sanitize/fuzz-work; FUZZ_TARGETS="resp info" picks targets (fuzz/README.md).
+# `make fuzz` runs every libFuzzer target for FUZZ_SECONDS (default 60) each, built with clang,
+# ASan + UBSan and -O1 in $(BUILD_DIR)/fuzz (make test's sanitized tree is -O0), growing a
+# private corpus under $(BUILD_DIR)/fuzz/fuzz-work; FUZZ_TARGETS="resp info" picks targets.
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?=
 fuzz: deps
-	tests/sanitize/build.sh $(CURDIR) $(BUILD_DIR)/sanitize
-	FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh long $(BUILD_DIR)/sanitize $(FUZZ_TARGETS)
+	SANITIZE_OPT=-O1 SANITIZE_TARGETS=fuzzers tests/sanitize/build.sh $(CURDIR) $(BUILD_DIR)/fuzz
+	FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh long $(BUILD_DIR)/fuzz $(FUZZ_TARGETS)
 
 # `make soak SOAK_DURATION=1h` runs the soak harness against a lab with rotating faults and
 # fails on growth (tests/soak/soak.py, docs/soak.md); samples in $(BUILD_DIR)/soak-<duration>.
