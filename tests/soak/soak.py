@@ -547,10 +547,14 @@ def main():
             except subprocess.TimeoutExpired:
                 exporter.kill()
         lab.stop()
-        if verdict == 0 and not args.keep and not args.out:
-            shutil.rmtree(base, ignore_errors=True)
-        elif not args.keep:
+        if not args.keep:
+            # The lab goes; the samples stay in --out, or in the temporary directory when the
+            # run failed without --out.
             shutil.rmtree(lab.base, ignore_errors=True)
+            if args.out or verdict == 0:
+                shutil.rmtree(base, ignore_errors=True)
+            else:
+                log("samples kept in %s" % base)
 
 
 if __name__ == "__main__":
