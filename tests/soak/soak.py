@@ -534,7 +534,9 @@ def main():
         for e in sampler.errors:
             log("error: " + e)
         log("faults: %s" % done)
-        log("%s; samples in %s" % ("PASS" if ok else "FAIL", os.path.join(out, "samples.csv")))
+        kept = args.out or args.keep or not ok
+        log("%s%s" % ("PASS" if ok else "FAIL",
+                      "; samples in " + os.path.join(out, "samples.csv") if kept else ""))
         verdict = 0 if ok else 1
         return verdict
     finally:
