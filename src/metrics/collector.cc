@@ -10,6 +10,7 @@
 #include <type_traits>
 
 #include "assess/assessment.h"
+#include "util/text.h"
 
 namespace redis_ha::metrics {
 
@@ -485,7 +486,12 @@ void AppendUint(std::string& out, uint64_t v) {
   out.append(buf, r.ptr);
 }
 
-void AppendEscaped(std::string& out, const std::string& v) {
+void AppendEscaped(std::string& out, const std::string& raw) {
+  // Label values come from servers: a name that is not UTF-8 would make Prometheus reject
+  // the whole scrape, so invalid bytes become U+FFFD.
+  std::string repaired;
+  if (!text::IsValidUtf8(raw)) repaired = text::ToValidUtf8(raw);
+  const std::string& v = repaired.empty() ? raw : repaired;
   size_t start = 0;  // appended in runs between the characters that need a backslash
   for (size_t i = 0; i < v.size(); ++i) {
     const char c = v[i];

@@ -16,6 +16,10 @@ using SteadyClock = std::chrono::steady_clock;
 // needs a full poll (round 2) and its groups' details (round 3).
 constexpr int kMaxRounds = 4;
 
+// Cycles triggered by Sentinel events start at least this long (or half an interval, if
+// shorter) after the previous cycle started.
+constexpr std::chrono::milliseconds kMaxTriggeredGap{500};
+
 // CONFIG GET is refreshed this often (and whenever a node restarts or reconnects).
 constexpr std::chrono::seconds kConfigRefresh{30};
 
@@ -44,7 +48,9 @@ Poller::Poller(Config config) : config_(std::move(config)), pool_(redis::Limits{
     rec.seed = true;
   }
   latest_ = std::make_shared<model::Snapshot>();
-  events_ = std::make_unique<EventSubscriber>([this] { Trigger(); });
+  events_ = std::make_unique<EventSubscriber>(
+      [this] { Trigger(); },
+      redis::Limits{static_cast<size_t>(config_.max_reply_bytes), redis::Limits{}.max_array_elements});
 }
 
 Poller::~Poller() { Stop(); }
@@ -109,6 +115,15 @@ void Poller::Run(std::stop_token stop) {
       continue;
     }
     wake_.wait_until(lock, stop, next, [this] { return triggered_; });
+    if (triggered_) {
+      // An event polls at once, but events cannot make cycles come faster than one per
+      // kMinTriggeredGap (a flapping or hostile Sentinel would otherwise make the exporter
+      // poll every server back to back). Events meanwhile are folded into that cycle.
+      const auto gap = std::min<std::chrono::milliseconds>(interval / 2, kMaxTriggeredGap);
+      if (SteadyClock::now() < start + gap) {
+        wake_.wait_until(lock, stop, start + gap, [] { return false; });
+      }
+    }
     triggered_ = false;
   }
 }

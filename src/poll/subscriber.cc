@@ -26,8 +26,8 @@ bool IsUrgent(const std::string& event) {
 }
 }  // namespace
 
-EventSubscriber::EventSubscriber(std::function<void()> on_urgent)
-    : on_urgent_(std::move(on_urgent)) {}
+EventSubscriber::EventSubscriber(std::function<void()> on_urgent, redis::Limits limits)
+    : on_urgent_(std::move(on_urgent)), limits_(limits) {}
 
 EventSubscriber::~EventSubscriber() { Stop(); }
 
@@ -100,7 +100,7 @@ void EventSubscriber::Run(std::stop_token stop) {
       Slot& slot = slots_[t.endpoint.ToString()];
       if (slot.conn && !slot.conn->UsesCredentials(t.credentials)) slot.conn.reset();
       if (!slot.conn) {
-        slot.conn = std::make_unique<redis::Connection>(t.endpoint, t.credentials);
+        slot.conn = std::make_unique<redis::Connection>(t.endpoint, t.credentials, limits_);
       }
       if (!slot.conn->open() && now >= slot.next_attempt) {
         if (Status s = slot.conn->BeginConnect(); s) {

@@ -35,7 +35,7 @@ class EventSubscriber {
     redis::Credentials credentials;
   };
 
-  explicit EventSubscriber(std::function<void()> on_urgent);
+  EventSubscriber(std::function<void()> on_urgent, redis::Limits limits);
   ~EventSubscriber();
   EventSubscriber(const EventSubscriber&) = delete;
   EventSubscriber& operator=(const EventSubscriber&) = delete;
@@ -60,6 +60,7 @@ class EventSubscriber {
   void Handle(const std::string& sentinel, const redis::Reply& reply);
 
   std::function<void()> on_urgent_;
+  redis::Limits limits_;
   mutable std::mutex mu_;
   std::vector<Target> targets_;                    // guarded by mu_
   std::map<model::EventKey, uint64_t> counts_;     // guarded by mu_

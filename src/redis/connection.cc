@@ -93,9 +93,15 @@ void* CreateString(const redisReadTask* task, char* str, size_t len) {
 }
 
 void* CreateArray(const redisReadTask* task, int elements) {
-  const auto* limits = static_cast<const Limits*>(task->privdata);
-  if (elements < 0 || (limits != nullptr && elements > limits->max_array_elements)) {
-    return nullptr;  // the reader turns this into an error; nothing is allocated
+  auto* budget = static_cast<ReaderBudget*>(task->privdata);
+  if (elements < 0) return nullptr;
+  if (budget != nullptr && budget->limits != nullptr) {
+    const size_t total = budget->elements + static_cast<size_t>(elements);
+    if (total > static_cast<size_t>(budget->limits->max_array_elements) ||
+        total * sizeof(Reply) > budget->limits->max_reply_bytes) {
+      return nullptr;  // the reader turns this into an error; nothing is allocated
+    }
+    budget->elements = total;
   }
   Reply* r = NewNode(task);
   r->type = ReplyType::kArray;
@@ -200,7 +206,8 @@ Status Connection::BeginConnect() {
 
   reader_.reset(redisReaderCreateWithFunctions(&kReplyFunctions));
   if (!reader_) return Fail(ErrorKind::kConnect, "out of memory");
-  reader_->privdata = &limits_;
+  budget_ = ReaderBudget{&limits_, 0};
+  reader_->privdata = &budget_;
   reader_->maxbuf = 64 * 1024;  // let hiredis release large idle buffers
 
   out_.clear();
@@ -427,6 +434,7 @@ Status Connection::ReadAvailable() {
       if (obj == nullptr) break;
       std::unique_ptr<Reply> reply(static_cast<Reply*>(obj));
       bytes_in_partial_reply_ = reader_->len - reader_->pos;
+      budget_.elements = 0;  // the next reply starts its own count
       if (awaiting_auth_reply_) {
         awaiting_auth_reply_ = false;
         if (reply->is_error()) {

@@ -58,9 +58,19 @@ struct Credentials {
   bool empty() const { return password.empty(); }
 };
 
+// Bounds on one reply. Array elements are counted over the whole reply (nested arrays
+// included), and each element is also charged sizeof(Reply) bytes against max_reply_bytes,
+// so a 77-byte header of nested maximal arrays cannot make the reader allocate gigabytes.
 struct Limits {
   size_t max_reply_bytes = 64 << 20;   // bytes buffered for one reply
   int max_array_elements = 1 << 20;    // elements of one array
+};
+
+// What hiredis' reader object functions see (task->privdata): the limits and the array
+// elements allocated so far for the reply being decoded. Internal to Connection.
+struct ReaderBudget {
+  const Limits* limits = nullptr;
+  size_t elements = 0;
 };
 
 class Connection {
@@ -133,6 +143,7 @@ class Connection {
   Endpoint endpoint_;
   Credentials credentials_;
   Limits limits_;
+  ReaderBudget budget_;
   int fd_ = -1;
   State state_ = State::kClosed;
   std::unique_ptr<TlsSession> tls_;

@@ -45,6 +45,17 @@ class CoreTest : public ::testing::Test {
         TempDir("core") / "exporter.log");
     Status s = exporter_->Start();
     ASSERT_TRUE(s.ok()) << s.error().message;
+    // Each case may run in a process of its own: start from a complete snapshot.
+    ASSERT_TRUE(exporter_->WaitForMetrics(
+        [](const std::vector<Sample>& m) {
+          if (Select(m, "redis_ha_node_up").size() != 3) return false;
+          for (const auto& n : Select(m, "redis_ha_node_up")) {
+            if (n.value != 1) return false;
+          }
+          return Select(m, "redis_ha_sentinel_up").size() == 3;
+        },
+        15s))
+        << exporter_->Log();
   }
   static void TearDownTestSuite() {
     delete exporter_;

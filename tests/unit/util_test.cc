@@ -46,6 +46,17 @@ TEST(TextTest, JsonEscapesControlQuotesScriptAndBadUtf8) {
   EXPECT_EQ(text::EscapeJsonString("\xC3"), "\xEF\xBF\xBD");
 }
 
+TEST(TextTest, Utf8IsStrict) {
+  EXPECT_TRUE(text::IsValidUtf8("plain \xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80"));
+  for (const char* bad : {"\xED\xA0\x80", "\xE0\x9F\xBF", "\xF0\x80\x80\x80",
+                          "\xF4\x90\x80\x80", "\xF5\x80\x80\x80", "\xC0\xAF", "\x80"}) {
+    EXPECT_FALSE(text::IsValidUtf8(bad)) << bad;
+    EXPECT_TRUE(text::IsValidUtf8(text::ToValidUtf8(bad)));
+    EXPECT_EQ(text::EscapeJsonString(bad).find(bad), std::string::npos);
+  }
+  EXPECT_EQ(text::ToValidUtf8("a\xFF" "b"), "a\xEF\xBF\xBD" "b");
+}
+
 TEST(TextTest, HtmlEscapes) {
   EXPECT_EQ(text::EscapeHtml("<script>alert('x')&\"</script>"),
             "&lt;script&gt;alert(&#39;x&#39;)&amp;&quot;&lt;/script&gt;");
