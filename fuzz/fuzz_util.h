@@ -156,14 +156,12 @@ inline void ExerciseReply(const redis::Reply& r) {
 
 // ---- Strict JSON (RFC 8259) with UTF-8 validation.
 //
-// GAP (reported on issue 8): text::EscapeJsonString lets UTF-8-encoded surrogates, overlong
-// 3- and 4-byte forms and code points above U+10FFFF through (fuzz/known/ has inputs), so the
-// UTF-8 part of the check is off unless FUZZ_STRICT_UTF8=1 is set: structure, quoting and
-// control characters are always checked. Make strict the default once text.cc is fixed.
+// The UTF-8 part is checked too (text::EscapeJsonString is strict since the inputs in
+// fuzz/regressions/ were found); FUZZ_STRICT_UTF8=0 turns it off when chasing another bug.
 inline bool StrictUtf8() {
   static const bool strict = [] {
     const char* v = std::getenv("FUZZ_STRICT_UTF8");
-    return v != nullptr && std::string_view(v) == "1";
+    return v == nullptr || std::string_view(v) != "0";
   }();
   return strict;
 }
