@@ -248,6 +248,11 @@ const Option* FindOption(std::string_view flag) {
   return nullptr;
 }
 
+// "file:line" of a node.
+std::string Mark(const std::string& file, const YAML::Node& node) {
+  return file + ":" + std::to_string(node.Mark().line + 1);
+}
+
 std::string Where(const std::string& file, const YAML::Node& node, const std::string& key) {
   std::ostringstream s;
   s << file << ":" << node.Mark().line + 1 << ": " << key;
@@ -263,14 +268,22 @@ using ExtraKeys = std::function<std::optional<Status>(const std::string& key,
 Status LoadAuthYaml(const YAML::Node& node, const std::string& file, const std::string& key,
                     AuthConfig& auth, const ExtraKeys& extra = nullptr) {
   if (!node.IsMap()) return ConfigError(Where(file, node, key), "must be a map");
+  std::set<std::string> seen;
   for (const auto& kv : node) {
     std::string k = kv.first.as<std::string>();
     const std::string where = Where(file, kv.first, key + "." + k);
+    if (!seen.insert(k).second) return ConfigError(where, "duplicate key");
     if (!kv.second.IsScalar()) return ConfigError(where, "must be a string");
     std::string v = kv.second.as<std::string>();
-    if (k == "username") auth.username = v;
-    else if (k == "password-file") auth.password_file = v;
-    else if (k == "password-env") auth.password_env = v;
+    if (k == "username") {
+      auth.username = v;
+    } else if (k == "password-file") {
+      auth.password_file = v;
+      auth.password_file_origin = Mark(file, kv.first);
+    } else if (k == "password-env") {
+      auth.password_env = v;
+      auth.password_env_origin = Mark(file, kv.first);
+    }
     else if (k == "password") {
       return ConfigError(where, "passwords are not accepted inline; use password-file or "
                                 "password-env");
@@ -287,7 +300,7 @@ Status LoadAuthYaml(const YAML::Node& node, const std::string& file, const std::
   return Status::Ok();
 }
 
-Status LoadYaml(const std::string& file, Config& c, std::set<std::string>& set_keys) {
+Status LoadYaml(const std::string& file, Config& c, std::map<std::string, std::string>& set_keys) {
   YAML::Node root;
   try {
     root = YAML::LoadFile(file);
@@ -304,10 +317,12 @@ Status LoadYaml(const std::string& file, Config& c, std::set<std::string>& set_k
     // Flatten nested maps into dotted keys and look each up in the option table.
     std::function<Status(const YAML::Node&, const std::string&)> walk =
         [&](const YAML::Node& map, const std::string& prefix) -> Status {
+      std::set<std::string> seen;  // yaml-cpp keeps both of two equal keys: refuse them
       for (const auto& kv : map) {
         const std::string k = kv.first.as<std::string>();
         const std::string key = prefix.empty() ? k : prefix + "." + k;
         const std::string where = Where(file, kv.first, key);
+        if (!seen.insert(k).second) return ConfigError(where, "duplicate key");
         const YAML::Node& v = kv.second;
         if (key == "sentinels") {
           if (!v.IsSequence()) return ConfigError(where, "must be a list of host:port");
@@ -324,7 +339,7 @@ Status LoadYaml(const std::string& file, Config& c, std::set<std::string>& set_k
             const Option* o = k.starts_with("tls") ? FindOption(key + "." + k) : nullptr;
             if (o == nullptr) return std::nullopt;
             if (Status s = o->set(c, value, kw); !s) return s;
-            set_keys.insert(key + "." + k);
+            set_keys[key + "." + k] = kw;
             return Status::Ok();
           };
           if (Status s = LoadAuthYaml(v, file, key,
@@ -384,7 +399,7 @@ Status LoadYaml(const std::string& file, Config& c, std::set<std::string>& set_k
           }
           if (!v.IsScalar()) return ConfigError(where, "must be a single value");
           if (Status s = o->set(c, v.as<std::string>(), where); !s) return s;
-          set_keys.insert(key);
+          set_keys[key] = where;
         }
       }
       return Status::Ok();
@@ -399,9 +414,11 @@ Status LoadYaml(const std::string& file, Config& c, std::set<std::string>& set_k
 Status ResolvePassword(AuthConfig& auth, const std::string& what, const char* default_env) {
   if (!auth.password_file.empty()) {
     std::ifstream in(auth.password_file);
+    const std::string where =
+        (auth.password_file_origin.empty() ? "" : auth.password_file_origin + ": ") + what +
+        ".password-file";
     if (!in) {
-      return MakeError(ErrorKind::kConfig,
-                       what + ".password-file: cannot read '" + auth.password_file + "'");
+      return MakeError(ErrorKind::kConfig, where + ": cannot read '" + auth.password_file + "'");
     }
     std::stringstream ss;
     ss << in.rdbuf();
@@ -411,8 +428,7 @@ Status ResolvePassword(AuthConfig& auth, const std::string& what, const char* de
       auth.password.pop_back();
     }
     if (auth.password.empty()) {
-      return MakeError(ErrorKind::kConfig,
-                       what + ".password-file: '" + auth.password_file + "' is empty");
+      return MakeError(ErrorKind::kConfig, where + ": '" + auth.password_file + "' is empty");
     }
     return Status::Ok();
   }
@@ -420,7 +436,8 @@ Status ResolvePassword(AuthConfig& auth, const std::string& what, const char* de
     const char* v = std::getenv(auth.password_env.c_str());
     if (v == nullptr) {
       return MakeError(ErrorKind::kConfig,
-                       what + ".password-env: $" + auth.password_env + " is not set");
+                       (auth.password_env_origin.empty() ? "" : auth.password_env_origin + ": ") +
+                           what + ".password-env: $" + auth.password_env + " is not set");
     }
     auth.password = v;
     return Status::Ok();
@@ -572,7 +589,7 @@ Result<Loaded> LoadConfig(const std::vector<std::string>& args) {
   for (const auto& [name, value] : flags) {
     if (name == "config") c.config_file = value;
   }
-  std::set<std::string> set_keys;
+  std::map<std::string, std::string> set_keys;  // key -> where it was set
   if (!c.config_file.empty()) {
     if (Status s = LoadYaml(c.config_file, c, set_keys); !s) return s.error();
   }
@@ -584,15 +601,21 @@ Result<Loaded> LoadConfig(const std::vector<std::string>& args) {
       flag_seeds = true;
     }
     if (Status s = FindOption(name)->set(c, value, "--" + name); !s) return s.error();
-    set_keys.insert(name);
+    set_keys[name] = "--" + name;
+    if (name == "sentinel.password-file") c.sentinel_auth.password_file_origin.clear();
+    if (name == "redis.password-file") c.redis_auth.password_file_origin.clear();
   }
   if (!set_keys.count("poll.timeout") && c.poll_timeout > c.poll_interval) {
     c.poll_timeout = c.poll_interval;  // the default never exceeds a short interval
   }
   if (c.poll_timeout > c.poll_interval) {
-    return MakeError(ErrorKind::kConfig, "--poll.timeout (" + FormatDuration(c.poll_timeout) +
-                                             ") must not exceed --poll.interval (" +
-                                             FormatDuration(c.poll_interval) + ")");
+    auto interval_at = set_keys.find("poll.interval");
+    return MakeError(ErrorKind::kConfig,
+                     set_keys["poll.timeout"] + " (" + FormatDuration(c.poll_timeout) +
+                         ") must not exceed " +
+                         (interval_at == set_keys.end() ? std::string("poll.interval")
+                                                        : interval_at->second) +
+                         " (" + FormatDuration(c.poll_interval) + ")");
   }
   if (c.sentinels.empty()) {
     return MakeError(ErrorKind::kConfig,

@@ -42,6 +42,9 @@ struct AuthConfig {
   std::string username;
   std::string password_file;
   std::string password_env;
+  // "file:line" when the setting came from the config file (for error messages).
+  std::string password_file_origin;
+  std::string password_env_origin;
   redis::Credentials Resolve() const;  // uses the loaded password
   std::string password;                // loaded; never printed
 };

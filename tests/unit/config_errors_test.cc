@@ -167,10 +167,8 @@ TEST_F(ConfigErrorsTest, UnreadablePasswordFilesNameTheKey) {
   EXPECT_NE(r.error().message.find("redis.password-file"), std::string::npos);
 }
 
-// GAP (reported on issue 8): password files are resolved after the YAML walk, so their errors
-// name the key but not the file and line the issue asks for. Enable once config.cc keeps the
-// key's mark for ResolvePassword.
-TEST_F(ConfigErrorsTest, DISABLED_UnreadablePasswordFilesNameTheLine) {
+// Password files are resolved after the YAML walk; their errors still name the file line.
+TEST_F(ConfigErrorsTest, UnreadablePasswordFilesNameTheLine) {
   const std::string missing = (dir_ / "missing").string();
   ExpectError("poll:\n  interval: 1s\nredis:\n  password-file: " + missing + "\n",
               "bad.yml:4: redis.password-file");
@@ -180,14 +178,14 @@ TEST_F(ConfigErrorsTest, DISABLED_UnreadablePasswordFilesNameTheLine) {
               "bad.yml:2: sentinel.password-env");
 }
 
-// GAP (reported on issue 8): checks across keys name the flags, not the file and line.
-TEST_F(ConfigErrorsTest, DISABLED_TimeoutOverIntervalFromTheFileNamesTheLine) {
+// Checks across keys name where each key was set.
+TEST_F(ConfigErrorsTest, TimeoutOverIntervalFromTheFileNamesTheLine) {
   ExpectError("poll:\n  interval: 1s\n  timeout: 2s\n", "bad.yml:3: poll.timeout");
 }
 
-// GAP (reported on issue 8): yaml-cpp keeps the last of two equal keys; a repeated key is
-// almost always a mistake (two `poll:` sections, the second silently replacing the first).
-TEST_F(ConfigErrorsTest, DISABLED_DuplicateKeysAreErrors) {
+// yaml-cpp keeps both of two equal keys; a repeated key is almost always a mistake (two
+// `poll:` sections, the second silently replacing the first), so it is refused.
+TEST_F(ConfigErrorsTest, DuplicateKeysAreErrors) {
   ExpectError("poll:\n  interval: 1s\n  interval: 2s\n", "bad.yml:3: poll.interval: duplicate");
   ExpectError("poll:\n  interval: 1s\npoll:\n  timeout: 100ms\n", "bad.yml:3: poll: duplicate");
 }
