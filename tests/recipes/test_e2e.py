@@ -601,6 +601,10 @@ def run(args, procs, tmp, results, cleanup):
                         r.returncode, handed, role.get("role"), role.get("master_port")))
 
         # ---- inside the cooldown: the script must stop at the gate ----
+        # Right after the switch the Sentinels still disagree for a moment; start once the
+        # exporter has recorded the failover, so the cooldown is what stops the script.
+        wait_for("the gate to report the failover cooldown", lambda: "recent_failover" in http_get(
+            base + "/api/v1/gate?group=%s&action=failover" % GROUP)[1], 10)
         n_restarts = len(read_restarts(restart_log))
         rc2, out2 = run_script(dict(script_env, STEPS="replicas", GATE_TIMEOUT="1"),
                                os.path.join(tmp, "rolling-restart-blocked.log"), 30)
