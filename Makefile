@@ -1,6 +1,8 @@
 # The two commands a user needs: `make run` and `make test`. Each installs what it needs.
 BUILD_DIR ?= build
-BUILD_TYPE ?= RelWithDebInfo
+# Release at -O2 without debug info: half the build time of RelWithDebInfo on 2 cores,
+# which keeps `make test` within its 10 minutes. BUILD_TYPE=RelWithDebInfo for debugging.
+BUILD_TYPE ?= Release
 JOBS ?= 2
 SENTINEL ?=
 ARGS ?=
@@ -13,7 +15,8 @@ deps:
 	@scripts/install-deps.sh all
 
 $(BUILD_DIR)/CMakeCache.txt:
-	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DREDIS_HA_WERROR=ON
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG" \
+	  -DREDIS_HA_WERROR=ON
 
 build: deps $(BUILD_DIR)/CMakeCache.txt
 	cmake --build $(BUILD_DIR) -j$(JOBS)
