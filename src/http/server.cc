@@ -5,6 +5,7 @@
 #include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -586,6 +587,7 @@ std::shared_ptr<WebState> HttpServer::State::CurrentWeb() {
 }
 
 void HttpServer::State::Accept() {
+  ::pthread_setname_np(::pthread_self(), "http-accept");
   pollfd fds[2] = {{listen_fd, POLLIN, 0}, {wake_fd, POLLIN, 0}};
   while (!stopping.load()) {
     fds[0].revents = fds[1].revents = 0;
@@ -619,6 +621,7 @@ void HttpServer::State::Accept() {
 }
 
 void HttpServer::State::Work() {
+  ::pthread_setname_np(::pthread_self(), "http-worker");
   for (;;) {
     int fd = -1;
     {

@@ -423,6 +423,10 @@ void ExporterFamilies(const model::Snapshot& s, Families& out) {
   auto& overruns = out.Counter("redis_ha_exporter_poll_overruns_total",
                                "Poll cycles that took longer than the poll interval");
   Families::Set(overruns, {}, static_cast<double>(s.stats.overruns));
+  auto& event_polls = out.Counter("redis_ha_exporter_event_polls_total",
+                                  "Polls of single groups prompted by Sentinel events "
+                                  "(+sdown, +switch-master, ...), between poll cycles");
+  Families::Set(event_polls, {}, static_cast<double>(s.stats.event_polls));
   auto& last = out.Gauge("redis_ha_exporter_last_poll_timestamp_seconds",
                          "When the group was last observed by a successful Sentinel poll");
   for (const auto& [name, g] : s.groups) {

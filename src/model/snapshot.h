@@ -223,6 +223,7 @@ struct DurationHistogram {
 struct ExporterStats {
   uint64_t cycles = 0;
   uint64_t overruns = 0;
+  uint64_t event_polls = 0;  // polls of single groups prompted by Sentinel events
   DurationHistogram poll_duration;
   // (kind, reason) -> count; every pair of the fixed sets is present.
   std::map<std::pair<std::string, std::string>, uint64_t> poll_errors;

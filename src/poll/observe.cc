@@ -40,6 +40,47 @@ Status ObserveSentinelInfo(const redis::Reply& info, model::SentinelState& out) 
   return Status::Ok();
 }
 
+namespace {
+
+model::SentinelView ViewFrom(const parse::SentinelPrimary& p, const std::string& sentinel,
+                             const Config& config) {
+  model::SentinelView v;
+  v.sentinel = sentinel;
+  v.reachable = true;
+  v.monitors = true;
+  v.primary_announced = Announced(p.ip, p.port);
+  v.primary = Dialled(config, v.primary_announced);
+  v.primary_run_id = p.runid;
+  using F = model::PrimaryFlag;
+  v.flags[static_cast<size_t>(F::kSDown)] = p.flags.s_down;
+  v.flags[static_cast<size_t>(F::kODown)] = p.flags.o_down;
+  v.flags[static_cast<size_t>(F::kDisconnected)] = p.flags.disconnected;
+  v.flags[static_cast<size_t>(F::kFailoverInProgress)] = p.flags.failover_in_progress;
+  v.flags[static_cast<size_t>(F::kMasterReboot)] = p.flags.master_reboot;
+  std::string_view text = p.flags_text;
+  while (!text.empty()) {
+    auto comma = text.find(',');
+    if (!text.substr(0, comma).empty()) v.raw_flags.emplace_back(text.substr(0, comma));
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+  }
+  v.failover_state = p.failover_state.value_or("");
+  v.config_epoch = p.config_epoch;
+  v.quorum = p.quorum;
+  v.num_slaves = p.num_slaves;
+  v.num_other_sentinels = p.num_other_sentinels;
+  v.down_after_ms = p.down_after_ms;
+  v.failover_timeout_ms = p.failover_timeout_ms;
+  v.parallel_syncs = p.parallel_syncs;
+  v.link_pending_commands = p.link_pending_commands;
+  v.last_ok_ping_reply_ms = p.last_ok_ping_reply_ms;
+  v.role_reported_time_ms = p.role_reported_time_ms;
+  v.s_down_time_ms = p.s_down_time_ms;
+  return v;
+}
+
+}  // namespace
+
 Result<std::map<std::string, model::SentinelView>> ObserveMasters(const redis::Reply& masters,
                                                                  const std::string& sentinel,
                                                                  const Config& config) {
@@ -48,41 +89,24 @@ Result<std::map<std::string, model::SentinelView>> ObserveMasters(const redis::R
   std::map<std::string, model::SentinelView> views;
   for (const auto& p : *parsed) {
     if (p.name.empty()) continue;
-    model::SentinelView v;
-    v.sentinel = sentinel;
-    v.reachable = true;
-    v.monitors = true;
-    v.primary_announced = Announced(p.ip, p.port);
-    v.primary = Dialled(config, v.primary_announced);
-    v.primary_run_id = p.runid;
-    using F = model::PrimaryFlag;
-    v.flags[static_cast<size_t>(F::kSDown)] = p.flags.s_down;
-    v.flags[static_cast<size_t>(F::kODown)] = p.flags.o_down;
-    v.flags[static_cast<size_t>(F::kDisconnected)] = p.flags.disconnected;
-    v.flags[static_cast<size_t>(F::kFailoverInProgress)] = p.flags.failover_in_progress;
-    v.flags[static_cast<size_t>(F::kMasterReboot)] = p.flags.master_reboot;
-    std::string_view text = p.flags_text;
-    while (!text.empty()) {
-      auto comma = text.find(',');
-      if (!text.substr(0, comma).empty()) v.raw_flags.emplace_back(text.substr(0, comma));
-      if (comma == std::string_view::npos) break;
-      text.remove_prefix(comma + 1);
-    }
-    v.failover_state = p.failover_state.value_or("");
-    v.config_epoch = p.config_epoch;
-    v.quorum = p.quorum;
-    v.num_slaves = p.num_slaves;
-    v.num_other_sentinels = p.num_other_sentinels;
-    v.down_after_ms = p.down_after_ms;
-    v.failover_timeout_ms = p.failover_timeout_ms;
-    v.parallel_syncs = p.parallel_syncs;
-    v.link_pending_commands = p.link_pending_commands;
-    v.last_ok_ping_reply_ms = p.last_ok_ping_reply_ms;
-    v.role_reported_time_ms = p.role_reported_time_ms;
-    v.s_down_time_ms = p.s_down_time_ms;
-    views[p.name] = std::move(v);
+    views[p.name] = ViewFrom(p, sentinel, config);
   }
   return views;
+}
+
+Result<std::optional<model::SentinelView>> ObserveMaster(const redis::Reply& master,
+                                                         const std::string& group,
+                                                         const std::string& sentinel,
+                                                         const Config& config) {
+  if (master.is_error() && master.str.find("No such master") != std::string::npos) {
+    return std::optional<model::SentinelView>{};  // it no longer monitors the group
+  }
+  auto parsed = parse::ParseSentinelPrimaryReply(master);
+  if (!parsed) return parsed.error();
+  if (parsed->name != group) {
+    return MakeError(ErrorKind::kReply, "SENTINEL MASTER " + group + " described another group");
+  }
+  return std::optional<model::SentinelView>(ViewFrom(*parsed, sentinel, config));
 }
 
 void ObserveCkquorum(const redis::Reply& reply, model::SentinelView& view) {

@@ -7,6 +7,7 @@
 #define REDIS_HA_POLL_OBSERVE_H_
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,14 @@ Status ObserveSentinelInfo(const redis::Reply& info, model::SentinelState& out);
 Result<std::map<std::string, model::SentinelView>> ObserveMasters(const redis::Reply& masters,
                                                                  const std::string& sentinel,
                                                                  const Config& config);
+
+// SENTINEL MASTER <g> -> its view of that group; none when it answers "No such master"
+// (it stopped monitoring the group); an error for any other reply, or one about another
+// group.
+Result<std::optional<model::SentinelView>> ObserveMaster(const redis::Reply& master,
+                                                         const std::string& group,
+                                                         const std::string& sentinel,
+                                                         const Config& config);
 
 // SENTINEL CKQUORUM <g>.
 void ObserveCkquorum(const redis::Reply& reply, model::SentinelView& view);

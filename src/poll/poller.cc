@@ -1,5 +1,7 @@
 #include "poll/poller.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 
 #include "assess/assess.h"
@@ -49,7 +51,7 @@ Poller::Poller(Config config) : config_(std::move(config)), pool_(redis::Limits{
   }
   latest_ = std::make_shared<model::Snapshot>();
   events_ = std::make_unique<EventSubscriber>(
-      [this] { Trigger(); },
+      [this](const std::string& group) { TriggerGroup(group); },
       redis::Limits{static_cast<size_t>(config_.max_reply_bytes), redis::Limits{}.max_array_elements});
 }
 
@@ -87,6 +89,15 @@ void Poller::Trigger() {
   wake_.notify_all();
 }
 
+void Poller::TriggerGroup(const std::string& group) {
+  if (group.empty()) return Trigger();
+  {
+    std::lock_guard lock(mu_);
+    urgent_groups_.insert(group);
+  }
+  wake_.notify_all();
+}
+
 model::SnapshotPtr Poller::Latest() const {
   std::lock_guard lock(mu_);
   return latest_;
@@ -103,28 +114,69 @@ void Poller::Publish(model::SnapshotPtr snapshot) {
 }
 
 void Poller::Run(std::stop_token stop) {
+  ::pthread_setname_np(::pthread_self(), "poll");
   while (!stop.stop_requested()) {
     const auto start = SteadyClock::now();
     Cycle();
-    const auto interval = config_.poll_interval;
-    const auto next = start + interval;
-    std::unique_lock lock(mu_);
-    if (SteadyClock::now() >= next) {
-      ++stats_.overruns;  // no stacking: the next cycle starts now
-      triggered_ = false;
-      continue;
+    AwaitNextCycle(stop, start);
+  }
+}
+
+void Poller::AwaitNextCycle(std::stop_token stop, SteadyClock::time_point start) {
+  const auto interval = config_.poll_interval;
+  const auto next = start + interval;
+  std::unique_lock lock(mu_);
+  if (SteadyClock::now() >= next) {
+    ++stats_.overruns;  // no stacking: the next cycle starts now
+    return;
+  }
+  SteadyClock::time_point event_poll_ended{};
+  std::chrono::nanoseconds event_poll_took{};
+  std::erase_if(group_polled_at_, [now = SteadyClock::now()](const auto& entry) {
+    return entry.second + kGroupPollGap <= now;  // no longer holds anything back
+  });
+  while (!stop.stop_requested()) {
+    // The earliest moment a pending event poll may run: per group, and overall.
+    auto due = SteadyClock::time_point::max();
+    for (const auto& g : urgent_groups_) {
+      auto it = group_polled_at_.find(g);
+      due = std::min(due, it == group_polled_at_.end() ? SteadyClock::time_point{}
+                                                       : it->second + kGroupPollGap);
     }
-    wake_.wait_until(lock, stop, next, [this] { return triggered_; });
+    if (due != SteadyClock::time_point::max()) due = std::max(due, event_poll_ended + event_poll_took);
+    const size_t pending = urgent_groups_.size();  // only this thread removes groups
+    wake_.wait_until(lock, stop, std::min(next, due), [this, pending] {
+      return triggered_ || urgent_groups_.size() != pending;
+    });
+    const auto now = SteadyClock::now();
+    if (stop.stop_requested() || now >= next) return;
     if (triggered_) {
-      // An event polls at once, but events cannot make cycles come faster than one per
-      // kMinTriggeredGap (a flapping or hostile Sentinel would otherwise make the exporter
-      // poll every server back to back). Events meanwhile are folded into that cycle.
+      // An event without a group polls everything, but such events cannot make cycles
+      // come faster than one per half interval (at most 500 ms): a flapping or hostile
+      // Sentinel would otherwise make the exporter poll every server back to back.
       const auto gap = std::min<std::chrono::milliseconds>(interval / 2, kMaxTriggeredGap);
-      if (SteadyClock::now() < start + gap) {
-        wake_.wait_until(lock, stop, start + gap, [] { return false; });
+      if (now < start + gap) wake_.wait_until(lock, stop, start + gap, [] { return false; });
+      return;
+    }
+    if (urgent_groups_.empty() || now < due) continue;  // a new event: recompute when
+    std::set<std::string> groups;
+    for (auto it = urgent_groups_.begin(); it != urgent_groups_.end();) {
+      auto polled = group_polled_at_.find(*it);
+      if (polled == group_polled_at_.end() || polled->second + kGroupPollGap <= now) {
+        groups.insert(*it);
+        it = urgent_groups_.erase(it);
+      } else {
+        ++it;
       }
     }
-    triggered_ = false;
+    if (groups.empty()) continue;
+    lock.unlock();
+    const auto began = SteadyClock::now();
+    for (const auto& g : groups) group_polled_at_[g] = began;
+    Cycle(&groups);
+    event_poll_ended = SteadyClock::now();
+    event_poll_took = event_poll_ended - began;
+    lock.lock();
   }
 }
 
@@ -171,7 +223,66 @@ void Poller::CountError(const std::string& kind, ErrorKind reason) {
   ++stats_.poll_errors[{kind, r}];
 }
 
-model::SnapshotPtr Poller::Cycle() {
+void Poller::ObserveSentinelGroups(const std::string& address,
+                                   const std::vector<std::string>& groups,
+                                   const SentinelRecord& rec, const redis::Response& resp,
+                                   const model::Snapshot* previous, CycleState& cs) {
+  model::SentinelState st;
+  if (previous != nullptr) {
+    for (const auto& prev : previous->sentinels) {
+      if (prev.address == address) st = prev;
+    }
+  }
+  st.address = address;
+  st.seed = rec.seed;
+  st.groups = rec.groups;
+  st.round_trip = resp.round_trip;
+  Status s = resp.status;
+  std::map<std::string, model::SentinelView> views;
+  for (size_t i = 0; s && i < groups.size(); ++i) {
+    const size_t at = i * 4;
+    if (at + 4 > resp.replies.size()) {
+      s = MakeError(ErrorKind::kProtocol, "missing replies");
+      break;
+    }
+    auto v = ObserveMaster(resp.replies[at], groups[i], address, config_);
+    if (!v) {
+      s = v.error();
+      break;
+    }
+    if (!*v) continue;  // it stopped monitoring the group; the next full cycle relearns
+    model::SentinelView& view = views[groups[i]] = std::move(**v);
+    ObserveCkquorum(resp.replies[at + 1], view);
+    if (Status rs = ObserveReplicas(resp.replies[at + 2], config_, view); !rs) {
+      log::Debug("bad SENTINEL REPLICAS", {{"sentinel", address}, {"err", rs.error().message}});
+    }
+    if (Status ps = ObservePeers(resp.replies[at + 3], config_, view); !ps) {
+      log::Debug("bad SENTINEL SENTINELS", {{"sentinel", address}, {"err", ps.error().message}});
+    }
+    cs.details_done[address].insert(groups[i]);
+  }
+  if (!s) {
+    st.up = false;
+    st.error = model::PollError{"sentinel", std::string(ErrorKindName(s.error().kind)),
+                                s.error().message};
+    CountError("sentinel", s.error().kind);
+    log::Debug("sentinel poll failed", {{"sentinel", address}, {"err", s.error().message}});
+    cs.sentinels[address] = std::move(st);
+    return;
+  }
+  st.up = true;  // version, uptime and TILT stay as the last full cycle saw them
+  st.error.reset();
+  cs.sentinels[address] = std::move(st);
+  cs.views[address] = std::move(views);
+}
+
+model::SnapshotPtr Poller::Cycle(const std::set<std::string>* only) {
+  if (only == nullptr) {
+    // Everything asked for until now is in this cycle.
+    std::lock_guard lock(mu_);
+    triggered_ = false;
+    urgent_groups_.clear();
+  }
   ApplyPendingConfig();
   const auto cycle_start = SteadyClock::now();
   const auto now_sys = std::chrono::system_clock::now();
@@ -184,19 +295,40 @@ model::SnapshotPtr Poller::Cycle() {
 
   // What each request of a round is for.
   struct Plan {
-    enum Kind { kSentinel, kSentinelDetails, kNode } kind;
+    enum Kind { kSentinel, kSentinelDetails, kSentinelGroups, kNode } kind;
     std::string address;
     std::vector<std::string> groups;  // groups whose details were asked, in order
     bool full = false;                // INFO + MASTERS first
     bool with_config = false;
   };
 
+  auto in_scope = [only](const std::string& g) { return only == nullptr || only->count(g) > 0; };
+  // An event poll starts from what the latest snapshot says of each Sentinel.
+  model::SnapshotPtr previous = only == nullptr ? nullptr : Latest();
+
   for (int round = 0; round < kMaxRounds && !stop.stop_requested(); ++round) {
     std::vector<redis::Request> requests;
     std::vector<Plan> plans;
-    // Sentinels: all of them in the first round, new ones later; details of groups
+    // Event poll: the group's Sentinels, in the first round only (a Sentinel first seen
+    // now waits for the next full cycle).
+    for (auto& [addr, rec] : sentinels_) {
+      if (only == nullptr || round > 0) break;
+      Plan p{Plan::kSentinelGroups, addr, {}, false, false};
+      redis::Request r{rec.endpoint, config_.SentinelCredentials(rec.groups.empty() ? "" : rec.groups.front()), {}};
+      for (const auto& g : rec.groups) {
+        if (!in_scope(g) || !config_.WatchesGroup(g)) continue;
+        p.groups.push_back(g);
+        r.commands.push_back({"SENTINEL", "MASTER", g});
+        for (auto& c : SentinelGroupCommands(g)) r.commands.push_back(std::move(c));
+      }
+      if (r.commands.empty()) continue;
+      requests.push_back(std::move(r));
+      plans.push_back(std::move(p));
+    }
+    // Full cycle: all Sentinels in the first round, new ones later; details of groups
     // discovered in this cycle on Sentinels already polled.
     for (auto& [addr, rec] : sentinels_) {
+      if (only != nullptr) break;
       const std::string cred_group = rec.groups.empty() ? "" : rec.groups.front();
       if (!cs.sentinels.count(addr)) {
         Plan p{Plan::kSentinel, addr, {}, true, false};
@@ -226,6 +358,7 @@ model::SnapshotPtr Poller::Cycle() {
     // Data nodes not yet polled in this cycle (a node in two groups is polled once).
     std::set<std::string> planned_nodes;
     for (auto& [gname, grec] : groups_) {
+      if (!in_scope(gname)) continue;
       for (auto& [addr, nrec] : grec.nodes) {
         if (cs.nodes.count(addr) || planned_nodes.count(addr)) continue;
         planned_nodes.insert(addr);
@@ -297,6 +430,10 @@ model::SnapshotPtr Poller::Cycle() {
       // Sentinels.
       SentinelRecord& rec = sentinels_[p.address];
       size_t next = 0;
+      if (p.kind == Plan::kSentinelGroups) {
+        ObserveSentinelGroups(p.address, p.groups, rec, resp, previous.get(), cs);
+        continue;
+      }
       if (p.kind == Plan::kSentinel) {
         model::SentinelState st;
         st.address = p.address;
@@ -383,16 +520,34 @@ model::SnapshotPtr Poller::Cycle() {
     }
   }
 
-  // Assemble the snapshot.
+  // Assemble the snapshot. An event poll carries everything out of its scope over from
+  // the latest snapshot.
   auto snap = std::make_shared<model::Snapshot>();
-  snap->cycle = ++cycle_;
-  snap->taken_at = now_sys;
-  for (auto& [addr, st] : cs.sentinels) snap->sentinels.push_back(st);
+  if (only == nullptr) {
+    snap->cycle = ++cycle_;
+    snap->taken_at = now_sys;
+    for (auto& [addr, st] : cs.sentinels) snap->sentinels.push_back(st);
+  } else {
+    if (cs.sentinels.empty() && cs.nodes.empty()) return previous;  // nothing in scope
+    snap->cycle = previous->cycle;
+    snap->taken_at = previous->taken_at;
+    snap->cycle_duration = previous->cycle_duration;
+    for (const auto& st : previous->sentinels) {
+      auto it = cs.sentinels.find(st.address);
+      snap->sentinels.push_back(it == cs.sentinels.end() ? st : it->second);
+    }
+  }
 
   const auto now = SteadyClock::now();
   const auto history_options = HistoryOptionsFromConfig();
   const auto assess_options = AssessOptionsFromConfig();
   for (auto& [gname, grec] : groups_) {
+    if (!in_scope(gname)) {
+      if (auto it = previous->groups.find(gname); it != previous->groups.end()) {
+        snap->groups.emplace(gname, it->second);
+      }
+      continue;
+    }
     model::GroupSnapshot g;
     g.name = gname;
     for (auto& [saddr, st] : cs.sentinels) {
@@ -450,6 +605,16 @@ model::SnapshotPtr Poller::Cycle() {
     g.assessment = assess::Assess(g, assess_options);
     assess::HoldImminent(g.assessment, grec.imminent, now_sys, config_.imminent_hold);
     snap->groups.emplace(gname, std::move(g));
+  }
+
+  if (only != nullptr) {
+    ++stats_.event_polls;
+    stats_.bytes_sent = pool_.bytes_sent();
+    stats_.bytes_received = pool_.bytes_received();
+    events_->Fill(*snap);
+    snap->stats = stats_;
+    Publish(snap);
+    return snap;
   }
 
   // Forget what no Sentinel has listed for a long time.

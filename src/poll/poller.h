@@ -9,7 +9,14 @@
 //   each bounded by --poll.timeout. A target first discovered during a cycle is polled in
 //   a follow-up round of the same cycle (at most three), so a new group is complete at once.
 // - A cycle that overruns the interval is counted and the next one starts when it ends;
-//   cycles never stack. `Trigger()` starts the next cycle at once (Sentinel events).
+//   cycles never stack. `Trigger()` starts the next cycle soon (at most one triggered
+//   cycle per half interval, capped at 500 ms).
+// - `TriggerGroup(g)` (a Sentinel event about group g) polls only that group at once: its
+//   Sentinels (SENTINEL MASTER g and the group's details) and its data nodes, and
+//   publishes a snapshot in which that group is new and every other group is carried over
+//   from the latest one. Such event polls are rate-limited per group (kGroupPollGap) and
+//   overall (the gap after one is at least as long as it took), and events that arrive
+//   while one runs are folded into the next.
 // - Each cycle's snapshot is assessed and published; `Latest()` never blocks on a cycle.
 //
 // Thread-safety: Start/Stop/Reload/Trigger/Latest are safe from any thread. PollOnce()
@@ -42,6 +49,8 @@ namespace redis_ha::poll {
 class Poller {
  public:
   static constexpr std::chrono::minutes kRetention{10};
+  // Event polls of one group are at least this far apart.
+  static constexpr std::chrono::milliseconds kGroupPollGap{100};
 
   explicit Poller(Config config);
   ~Poller();
@@ -57,6 +66,8 @@ class Poller {
   void Reload(Config config);
   // Asks for a cycle now instead of at the next tick.
   void Trigger();
+  // Asks for an event poll of one group now (a full cycle when group is empty).
+  void TriggerGroup(const std::string& group);
   // The latest published snapshot (an empty one before the first cycle ends).
   model::SnapshotPtr Latest() const;
   // Runs one cycle synchronously and returns its snapshot (for `check` and tests).
@@ -93,7 +104,14 @@ class Poller {
   struct CycleState;
 
   void Run(std::stop_token stop);
-  model::SnapshotPtr Cycle();
+  // A full cycle when `only` is null; otherwise an event poll of those groups.
+  model::SnapshotPtr Cycle(const std::set<std::string>* only = nullptr);
+  // An event poll's SENTINEL MASTER/CKQUORUM/REPLICAS/SENTINELS replies for `groups`.
+  void ObserveSentinelGroups(const std::string& address, const std::vector<std::string>& groups,
+                             const SentinelRecord& rec, const redis::Response& resp,
+                             const model::Snapshot* previous, CycleState& cs);
+  // Waits for the next full cycle's start, running due event polls meanwhile.
+  void AwaitNextCycle(std::stop_token stop, std::chrono::steady_clock::time_point start);
   void Publish(model::SnapshotPtr snapshot);
   void ApplyPendingConfig();
   void CountError(const std::string& kind, ErrorKind reason);
@@ -117,6 +135,10 @@ class Poller {
   mutable std::mutex mu_;
   std::condition_variable_any wake_;
   bool triggered_ = false;
+  std::set<std::string> urgent_groups_;  // event polls asked for
+
+  // Poll thread: when each group's last event poll ran; when the last one ended.
+  std::map<std::string, std::chrono::steady_clock::time_point> group_polled_at_;
   std::optional<Config> pending_config_;
   model::SnapshotPtr latest_;
   std::jthread thread_;

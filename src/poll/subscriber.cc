@@ -1,6 +1,7 @@
 #include "poll/subscriber.h"
 
 #include <poll.h>
+#include <pthread.h>
 
 #include <algorithm>
 
@@ -20,13 +21,14 @@ bool IsCounted(const std::string& event) {
 }
 
 bool IsUrgent(const std::string& event) {
-  return event == "+switch-master" || event == "+sdown" || event == "+odown" ||
-         event == "-odown" || event == "+failover-end" || event == "+tilt" ||
+  return event == "+switch-master" || event == "+sdown" || event == "-sdown" ||
+         event == "+odown" || event == "-odown" || event == "+failover-end" || event == "+tilt" ||
          event == "+failover-state-reconf-slaves";
 }
 }  // namespace
 
-EventSubscriber::EventSubscriber(std::function<void()> on_urgent, redis::Limits limits)
+EventSubscriber::EventSubscriber(std::function<void(const std::string&)> on_urgent,
+                                 redis::Limits limits)
     : on_urgent_(std::move(on_urgent)), limits_(limits) {}
 
 EventSubscriber::~EventSubscriber() { Stop(); }
@@ -76,10 +78,11 @@ void EventSubscriber::Handle(const std::string& sentinel, const redis::Reply& re
   }
   log::Debug("sentinel event", {{"sentinel", sentinel}, {"event", ev->event},
                                 {"group", ev->group}, {"payload", msg->payload}});
-  if (IsUrgent(ev->event) && on_urgent_) on_urgent_();
+  if (IsUrgent(ev->event) && on_urgent_) on_urgent_(ev->group);
 }
 
 void EventSubscriber::Run(std::stop_token stop) {
+  ::pthread_setname_np(::pthread_self(), "events");
   std::vector<pollfd> fds;
   std::vector<std::string> order;
   while (!stop.stop_requested()) {

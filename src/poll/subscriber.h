@@ -4,8 +4,9 @@
 // Contract: the poller hands it the Sentinels to watch after each cycle; it connects to
 // each (reconnecting with exponential backoff, 100 ms to 5 s), parses every event, counts
 // those of model::kCountedEvents per (group, sentinel, event), keeps the last
-// `kRecentEvents`, and calls `on_urgent` for events that should be polled at once
-// (+switch-master, +sdown, +odown, -odown, +failover-end, +tilt). Counts are cumulative
+// `kRecentEvents`, and calls `on_urgent(group)` for events that should be polled at once
+// (+switch-master, +sdown, -sdown, +odown, -odown, +failover-end,
+// +failover-state-reconf-slaves, +tilt; group is "" for +tilt). Counts are cumulative
 // for the process lifetime, so nothing between two scrapes is lost.
 //
 // Thread-safety: SetSentinels, Fill, Start and Stop are safe from any thread.
@@ -35,7 +36,8 @@ class EventSubscriber {
     redis::Credentials credentials;
   };
 
-  EventSubscriber(std::function<void()> on_urgent, redis::Limits limits);
+  EventSubscriber(std::function<void(const std::string& group)> on_urgent,
+                  redis::Limits limits);
   ~EventSubscriber();
   EventSubscriber(const EventSubscriber&) = delete;
   EventSubscriber& operator=(const EventSubscriber&) = delete;
@@ -59,7 +61,7 @@ class EventSubscriber {
   void Run(std::stop_token stop);
   void Handle(const std::string& sentinel, const redis::Reply& reply);
 
-  std::function<void()> on_urgent_;
+  std::function<void(const std::string&)> on_urgent_;
   redis::Limits limits_;
   mutable std::mutex mu_;
   std::vector<Target> targets_;                    // guarded by mu_

@@ -225,6 +225,40 @@ TEST_F(GateTest, StoppedSentinelMeansNoOtherMayBeRestarted) {
   EXPECT_FALSE(Has(r.body, "quorum_would_break")) << r.body;
 }
 
+// A Sentinel event polls its group at once: with cycles 30 s apart, the gate shows the
+// primary's s_down as soon as a Sentinel publishes +sdown, without a full cycle.
+TEST_F(GateTest, SentinelEventsPollTheGroupBetweenCycles) {
+  lab::LabOptions o;
+  o.down_after = 1000ms;
+  StartLab(o);
+  const std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+  dir_ = testing::TestDir("gate", name);
+  exporter_ = std::make_unique<ExporterProcess>(
+      EXPORTER_BINARY,
+      std::vector<std::string>{"--sentinel", lab_->sentinels()[0]->address(), "--poll.interval",
+                               "30s", "--gate.max-staleness", "5m"},
+      dir_ / "exporter.log");
+  ASSERT_TRUE(exporter_->Start().ok());
+  ASSERT_TRUE(WaitReady("group=mymaster&action=failover"));
+  const auto before = exporter_->Scrape();
+  const auto cycles = Value(before, "redis_ha_exporter_poll_cycles_total");
+  ASSERT_TRUE(cycles.has_value());
+  EXPECT_EQ(Value(before, "redis_ha_exporter_event_polls_total"), 0.0);
+
+  ASSERT_TRUE(lab_->primary().Pause());
+  const bool flagged = WaitGate("group=mymaster&action=failover",
+                                [](const auto& r) { return Has(r.body, "primary_down"); }, 20s);
+  const auto after = exporter_->Scrape();
+  ASSERT_TRUE(lab_->primary().Resume());
+  ASSERT_TRUE(flagged) << Gate("group=mymaster&action=failover").body;
+  EXPECT_EQ(Value(after, "redis_ha_exporter_poll_cycles_total"), cycles)
+      << "a full cycle ran; the event poll was not what showed it";
+  EXPECT_GE(Value(after, "redis_ha_exporter_event_polls_total").value_or(0), 1.0);
+  EXPECT_EQ(Value(after, "redis_ha_sentinel_up",
+                  {{"sentinel", lab_->sentinels()[0]->address()}}),
+            1.0);
+}
+
 TEST_F(GateTest, PrimaryRestartedEmptyBlocksEverything) {
   lab::LabOptions o;
   o.persistence = false;
