@@ -977,11 +977,11 @@ def write_report(path, results, fits, facts, args, started, finished):
             "\nDetection (%d trials, a primary SIGKILLed, down-after-milliseconds %d; medians, "
             "times from the kill): Sentinel published `+sdown` at %s ms and the exporter's gate "
             "showed `primary_down` at %s ms: **%s ms after `+sdown`** (worst %s). Sentinel "
-            "published `+switch-master` at %s ms and /api/v1/groups showed that Sentinel's new "
+            "published `+switch-master` at %s ms and `/api/v1/groups?group=G` showed that Sentinel's new "
             "primary at %s ms: **%s ms after** (worst %s); the group's majority primary changed "
             "at %s ms. Our own poll showed the killed node down at %s ms (before Sentinel's "
             "`+sdown`, which waits down-after-milliseconds). Each time includes one request: "
-            "gate %s ms, /api/v1/groups %s ms on average%s.\n" % (
+            "gate %s ms, /api/v1/groups?group=G %s ms on average%s.\n" % (
                 len(d.get("trials", [])), args.down_after_ms, fmt(d.get("sdown_ms"), 0),
                 fmt(d.get("gate_sdown_ms"), 0), fmt(d.get("sdown_to_gate_ms"), 1),
                 fmt(d.get("sdown_to_gate_max_ms"), 1), fmt(d.get("switch_ms"), 0),
@@ -1051,7 +1051,7 @@ MEASURE_NOTES = """\
   the exporter polls and is scraped; latency from when each request was due. Then the same
   load on `/healthz`, which reads nothing: the difference is what the gate itself costs.
 - **Detection**: `bench_detect` subscribes to every Sentinel, SIGKILLs a primary and polls the
-  exporter's `/gate?group=G&action=failover` (≈1 ms apart) and `/api/v1/groups` (every 50 ms
+  exporter's `/gate?group=G&action=failover` (≈1 ms apart) and `/api/v1/groups?group=G` (every 50 ms
   until our poll shows the node down, back to back once `+switch-master` is out):
   `primary_down` in the gate means a Sentinel's s_down/o_down flag is in the published
   snapshot; a Sentinel view in /api/v1/groups naming the primary of the `+switch-master`

@@ -53,8 +53,8 @@ int Serve(const std::vector<std::string>& args, Config config) {
     return r;
   };
   routes["/healthz"] = [](const http::Request&) { return http::Response::Text(200, "ok\n"); };
-  routes["/api/v1/groups"] = [source](const http::Request&) {
-    return http::Response::Json(200, http::GroupsJson(*source()));
+  routes["/api/v1/groups"] = [source](const http::Request& req) {
+    return http::Response::Json(200, http::GroupsJson(*source(), req.Param("group")));
   };
   routes["/gate"] = [source, gate_options](const http::Request& req) {
     return http::HandleGate(req, *source(), gate_options, std::chrono::system_clock::now(),

@@ -97,6 +97,38 @@ std::optional<Action> ParseAction(std::string_view name) {
   return std::nullopt;
 }
 
+bool BlockerApplies(Action action, Blocker b) {
+  const bool failover = action == Action::kFailover;
+  const bool replica = action == Action::kRestartReplica;
+  const bool sentinel = action == Action::kRestartSentinel;
+  switch (b) {
+    case Blocker::kStaleObservation:
+    case Blocker::kUnknownNode:
+    case Blocker::kQuorumUnreachable:
+    case Blocker::kSentinelsDisagree:
+    case Blocker::kMultiplePrimaries:
+    case Blocker::kFailoverInProgress:
+    case Blocker::kRecentFailover:
+      return true;
+    case Blocker::kSentinelTilt:
+      return failover || sentinel;
+    case Blocker::kPrimaryDown:
+    case Blocker::kPrimaryLoading:
+    case Blocker::kEmptyPrimaryRisk:
+    case Blocker::kMinReplicasWouldBreak:
+    case Blocker::kReplicaSyncing:
+      return failover || replica;
+    case Blocker::kNoEligibleReplica:
+      return failover;
+    case Blocker::kLastHealthyReplica:
+    case Blocker::kNodeLoading:
+      return replica;
+    case Blocker::kQuorumWouldBreak:
+      return sentinel;
+  }
+  return true;
+}
+
 const char* BlockerName(Blocker b) {
   static constexpr std::array<const char*, kBlockerCount> kNames = {
       "stale_observation", "unknown_node",         "quorum_unreachable",

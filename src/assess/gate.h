@@ -51,6 +51,9 @@ enum class Blocker {
 };
 inline constexpr size_t kBlockerCount = 17;
 const char* BlockerName(Blocker b);
+// Whether `b` can ever hold `action` (the "actions" column of docs/gate.md). EvaluateGate
+// raises no other pair; the metrics publish exactly these pairs.
+bool BlockerApplies(Action action, Blocker b);
 
 struct GateOptions {
   std::chrono::milliseconds max_staleness{3000};

@@ -121,7 +121,7 @@ void WriteAssessment(JsonWriter& w, const model::GroupSnapshot& g) {
 
 }  // namespace
 
-std::string GroupsJson(const model::Snapshot& s) {
+std::string GroupsJson(const model::Snapshot& s, const std::string& only_group) {
   JsonWriter w;
   w.BeginObject();
   w.Field("cycle", s.cycle).Field("taken_at", model::ToUnixSeconds(s.taken_at));
@@ -137,6 +137,7 @@ std::string GroupsJson(const model::Snapshot& s) {
   w.EndArray();
   w.Key("groups").BeginArray();
   for (const auto& [name, g] : s.groups) {
+    if (!only_group.empty() && name != only_group) continue;
     w.BeginObject().Field("name", name).Field("primary", g.primary);
     w.Field("observed", g.observed);
     w.Field("last_success_at", model::ToUnixSeconds(g.last_success_at));

@@ -9,8 +9,9 @@
 
 namespace redis_ha::http {
 
-// /api/v1/groups: every group, each Sentinel's view, each node's state, the Sentinels.
-std::string GroupsJson(const model::Snapshot& snapshot);
+// /api/v1/groups: every group (or only `only_group` when not empty: an empty list when it is
+// unknown), each Sentinel's view, each node's state, the Sentinels.
+std::string GroupsJson(const model::Snapshot& snapshot, const std::string& only_group = "");
 
 }  // namespace redis_ha::http
 

@@ -360,7 +360,7 @@ void GateFamilies(const model::Snapshot& s, const assess::GateOptions& opts, mod
                           "with default parameters");
   auto& blocker = out.Gauge("redis_ha_rollout_blocker",
                             "1 while the blocker holds for the action (and node); every blocker "
-                            "of the fixed set is always present");
+                            "that applies to the action is always present");
   auto& candidate = out.Gauge("redis_ha_failover_candidate_info",
                               "The replica Sentinel would promote now; always 1");
   auto emit = [&](const model::GroupSnapshot& g, assess::Action action, const std::string& node) {
@@ -372,6 +372,7 @@ void GateFamilies(const model::Snapshot& s, const assess::GateOptions& opts, mod
     Families::Set(ready, {{"group", g.name}, {"action", a}, {"node", node}}, Bool(r.ready));
     for (size_t i = 0; i < assess::kBlockerCount; ++i) {
       auto b = static_cast<assess::Blocker>(i);
+      if (!assess::BlockerApplies(action, b)) continue;
       Families::Set(blocker,
                     {{"group", g.name}, {"action", a}, {"node", node},
                      {"blocker", assess::BlockerName(b)}},

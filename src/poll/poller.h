@@ -50,7 +50,7 @@ class Poller {
  public:
   static constexpr std::chrono::minutes kRetention{10};
   // Event polls of one group are at least this far apart.
-  static constexpr std::chrono::milliseconds kGroupPollGap{100};
+  static constexpr std::chrono::milliseconds kGroupPollGap{50};
 
   explicit Poller(Config config);
   ~Poller();

@@ -323,6 +323,13 @@ TEST_F(GateTest, HttpStatusesAndTheAlways200Api) {
   auto api = exporter_->Get("/api/v1/gate?group=mymaster&action=failover");
   EXPECT_EQ(api.status, 200);
   EXPECT_TRUE(Has(api.body, "\"ready\":true"));
+  // /api/v1/groups filtered to one group.
+  auto one = exporter_->Get("/api/v1/groups?group=mymaster");
+  EXPECT_EQ(one.status, 200);
+  EXPECT_TRUE(Has(one.body, "\"groups\":[{\"name\":\"mymaster\"")) << one.body;
+  auto none = exporter_->Get("/api/v1/groups?group=nope");
+  EXPECT_EQ(none.status, 200);
+  EXPECT_TRUE(Has(none.body, "\"groups\":[]")) << none.body;
 }
 
 TEST_F(GateTest, CheckCommandExitCodesAndWait) {

@@ -36,8 +36,21 @@ TEST(DocsTest, EveryBlockerAndActionIsDocumented) {
   ASSERT_FALSE(doc.empty());
   for (size_t i = 0; i < assess::kBlockerCount; ++i) {
     std::string name = assess::BlockerName(static_cast<assess::Blocker>(i));
-    EXPECT_NE(doc.find("| <a id=\"" + name + "\"></a>`" + name + "` |"), std::string::npos)
-        << name;
+    const std::string row = "| <a id=\"" + name + "\"></a>`" + name + "` | ";
+    const auto at = doc.find(row);
+    ASSERT_NE(at, std::string::npos) << name;
+    // The "actions" column is what BlockerApplies says.
+    const auto from = at + row.size();
+    const std::string actions = doc.substr(from, doc.find(" |", from) - from);
+    for (auto a : assess::kActions) {
+      const bool listed =
+          actions == "all" || ("," + actions + ",").find(std::string(",") + assess::ActionName(a) + ",") !=
+                                  std::string::npos ||
+          (", " + actions + ",").find(std::string(", ") + assess::ActionName(a) + ",") !=
+              std::string::npos;
+      EXPECT_EQ(listed, assess::BlockerApplies(a, static_cast<assess::Blocker>(i)))
+          << name << " / " << assess::ActionName(a) << " (column: " << actions << ")";
+    }
   }
   for (auto a : assess::kActions) {
     EXPECT_NE(doc.find("| `" + std::string(assess::ActionName(a)) + "` |"), std::string::npos);

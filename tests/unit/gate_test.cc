@@ -28,7 +28,14 @@ GateResult Gate(GroupSnapshot g, Action action, const std::string& node = "",
   model::Snapshot s = SnapshotOf(g);
   extra.action = action;
   extra.node = node;
-  return EvaluateGate(s, s.FindGroup(g.name), extra, Opts(), now);
+  GateResult r = EvaluateGate(s, s.FindGroup(g.name), extra, Opts(), now);
+  // Every scenario of this file checks that the gate raises only blockers that apply to
+  // the action (the metrics publish only those).
+  for (const auto& [b, msg] : r.blockers) {
+    EXPECT_TRUE(BlockerApplies(action, b))
+        << BlockerName(b) << " raised for " << ActionName(action) << ": " << msg;
+  }
+  return r;
 }
 
 std::vector<B> Codes(const GateResult& r) {
@@ -55,6 +62,23 @@ TEST(GateTest, BlockerNamesAreTheDocumentedSet) {
   EXPECT_STREQ(BlockerName(B::kReplicaSyncing), "replica_syncing");
   EXPECT_EQ(ParseAction("restart-sentinel"), Action::kRestartSentinel);
   EXPECT_FALSE(ParseAction("reboot").has_value());
+}
+
+TEST(GateTest, ApplicableBlockersFollowTheDocumentedActions) {
+  auto count = [](Action a) {
+    int n = 0;
+    for (size_t i = 0; i < kBlockerCount; ++i) n += BlockerApplies(a, static_cast<B>(i));
+    return n;
+  };
+  EXPECT_EQ(count(Action::kFailover), 14);
+  EXPECT_EQ(count(Action::kRestartReplica), 14);
+  EXPECT_EQ(count(Action::kRestartSentinel), 9);
+  EXPECT_TRUE(BlockerApplies(Action::kFailover, B::kNoEligibleReplica));
+  EXPECT_FALSE(BlockerApplies(Action::kRestartReplica, B::kNoEligibleReplica));
+  EXPECT_TRUE(BlockerApplies(Action::kRestartSentinel, B::kQuorumWouldBreak));
+  EXPECT_FALSE(BlockerApplies(Action::kFailover, B::kQuorumWouldBreak));
+  EXPECT_TRUE(BlockerApplies(Action::kRestartReplica, B::kLastHealthyReplica));
+  EXPECT_FALSE(BlockerApplies(Action::kRestartSentinel, B::kPrimaryDown));
 }
 
 TEST(GateTest, SentinelsRuleLowestPriorityThenHighestOffsetThenRunId) {
