@@ -492,6 +492,17 @@ void AppendUint(std::string& out, uint64_t v) {
 }
 
 void AppendEscaped(std::string& out, const std::string& raw) {
+  // Nearly every value is plain ASCII with nothing to escape: appended as is.
+  size_t plain = 0;
+  while (plain < raw.size()) {
+    const auto c = static_cast<unsigned char>(raw[plain]);
+    if (c >= 0x80 || c == '\\' || c == '"' || c == '\n') break;
+    ++plain;
+  }
+  if (plain == raw.size()) {
+    out += raw;
+    return;
+  }
   // Label values come from servers: a name that is not UTF-8 would make Prometheus reject
   // the whole scrape, so invalid bytes become U+FFFD.
   std::string repaired;
