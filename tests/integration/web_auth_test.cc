@@ -11,6 +11,7 @@
 #include "http/web_config.h"
 #include "lab/lab.h"
 #include "lab/process.h"
+#include "support/test_util.h"
 #include "support/tls_support.h"
 
 namespace redis_ha {
@@ -52,7 +53,9 @@ const std::string& Hash(const std::string& password) {
 // anyway). Start() waits until the port accepts connections.
 class WebExporter {
  public:
-  WebExporter(const fs::path& dir, const std::string& web_config) : dir_(dir) {
+  WebExporter(const fs::path& dir, const std::string& web_config,
+              std::string seed = "127.0.0.1:1")
+      : dir_(dir), seed_(std::move(seed)) {
     web_config_ = (dir / "web.yml").string();
     std::ofstream(web_config_) << web_config;
   }
@@ -60,7 +63,7 @@ class WebExporter {
 
   ::testing::AssertionResult Start() {
     port_ = lab::FreePort();
-    auto p = lab::Process::Spawn({EXPORTER_BINARY, "--sentinel", "127.0.0.1:1",
+    auto p = lab::Process::Spawn({EXPORTER_BINARY, "--sentinel", seed_,
                                   "--web.listen-address", "127.0.0.1:" + std::to_string(port_),
                                   "--web.config.file", web_config_},
                                  dir_ / "exporter.log");
@@ -88,6 +91,7 @@ class WebExporter {
 
  private:
   fs::path dir_;
+  std::string seed_;
   std::string web_config_;
   int port_ = 0;
   lab::Process process_;
@@ -166,6 +170,72 @@ TEST(WebAuthTest, HttpsWithBasicAuth) {
   EXPECT_EQ(foreign.status, 0);
   EXPECT_NE(foreign.error.find("certificate verify failed"), std::string::npos) << foreign.error;
   EXPECT_NE(e.Log().find("tls=on"), std::string::npos);
+}
+
+// `check --url https://...` with the exporter's CA and basic auth, against a lab; every
+// way it can go wrong exits 2 and says why.
+TEST(WebAuthTest, CheckOverHttpsWithBasicAuth) {
+  fs::path dir = TempDir("check-https");
+  lab::Lab lab{lab::LabOptions{}};
+  ASSERT_TRUE(lab.Start().ok());
+  TestPki pki(dir / "pki");
+  CertFiles server = pki.Issue("exporter", "IP:127.0.0.1,DNS:localhost");
+  WebExporter e(dir,
+                "tls_server_config:\n  cert_file: " + server.cert + "\n  key_file: " +
+                    server.key + "\nbasic_auth_users:\n  deployer: " + Hash("gate-pw") + "\n",
+                lab.sentinels()[0]->address());
+  ASSERT_TRUE(e.Start());
+  const std::string pw_file = (dir / "pw").string();
+  std::ofstream(pw_file) << "gate-pw\n";
+  const std::string base = std::string(EXPORTER_BINARY) +
+                           " check --group mymaster --action failover --url https://127.0.0.1:" +
+                           std::to_string(e.port());
+  auto run = [](const std::string& cmd) { return testing::RunShell(cmd + " 2>&1"); };
+  // Through TLS and basic auth to the gate: ready once the exporter has polled the lab.
+  auto ok = run(base + " --wait 30s --url.ca-file " + pki.ca_file() +
+                " --url.username deployer --url.password-file " + pw_file);
+  EXPECT_EQ(ok.exit_code, 0) << ok.out;
+  EXPECT_NE(ok.out.find("\"ready\":true"), std::string::npos) << ok.out;
+  auto env = run("REDIS_HA_CHECK_PASSWORD=gate-pw " + base + " --url.ca-file=" + pki.ca_file() +
+                 " --url.username=deployer");
+  EXPECT_EQ(env.exit_code, 0) << env.out;
+  auto skip = run("REDIS_HA_CHECK_PASSWORD=gate-pw " + base +
+                  " --url.insecure-skip-verify --url.username deployer");
+  EXPECT_EQ(skip.exit_code, 0) << skip.out;
+  // A group the exporter does not know: its JSON error, exit 2.
+  auto unknown = run("REDIS_HA_CHECK_PASSWORD=gate-pw " + std::string(EXPORTER_BINARY) +
+                     " check --group nope --action failover --url https://localhost:" +
+                     std::to_string(e.port()) + " --url.ca-file " + pki.ca_file() +
+                     " --url.username deployer");
+  EXPECT_EQ(unknown.exit_code, 2) << unknown.out;
+  EXPECT_NE(unknown.out.find("unknown group 'nope'"), std::string::npos) << unknown.out;
+  // Wrong password, no credentials, unknown CA, plain HTTP: exit 2 with the reason.
+  auto wrong = run("REDIS_HA_CHECK_PASSWORD=nope " + base + " --url.ca-file " + pki.ca_file() +
+                   " --url.username deployer");
+  EXPECT_EQ(wrong.exit_code, 2) << wrong.out;
+  EXPECT_NE(wrong.out.find("answered 401"), std::string::npos) << wrong.out;
+  auto anonymous = run(base + " --url.ca-file " + pki.ca_file());
+  EXPECT_EQ(anonymous.exit_code, 2) << anonymous.out;
+  auto untrusted = run("REDIS_HA_CHECK_PASSWORD=gate-pw " + base + " --url.username deployer");
+  EXPECT_EQ(untrusted.exit_code, 2) << untrusted.out;
+  EXPECT_NE(untrusted.out.find("certificate verify failed"), std::string::npos) << untrusted.out;
+  auto plain = run(std::string(EXPORTER_BINARY) +
+                   " check --group g --action failover --url http://127.0.0.1:" +
+                   std::to_string(e.port()));
+  EXPECT_EQ(plain.exit_code, 2) << plain.out;
+  // Flag errors: the password never on the command line; TLS flags need https.
+  auto inline_pw = run(base + " --url.password gate-pw");
+  EXPECT_EQ(inline_pw.exit_code, 2);
+  EXPECT_NE(inline_pw.out.find("never go on the command line"), std::string::npos) << inline_pw.out;
+  EXPECT_EQ(inline_pw.out.find("gate-pw"), std::string::npos) << inline_pw.out;
+  auto tls_on_http = run(std::string(EXPORTER_BINARY) +
+                         " check --group g --action failover --url http://127.0.0.1:1"
+                         " --url.ca-file " + pki.ca_file());
+  EXPECT_EQ(tls_on_http.exit_code, 2);
+  EXPECT_NE(tls_on_http.out.find("need an https:// --url"), std::string::npos) << tls_on_http.out;
+  auto missing = run(base + " --url.ca-file /nonexistent/ca.pem");
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.out.find("--url.ca-file: cannot read"), std::string::npos) << missing.out;
 }
 
 TEST(WebAuthTest, ClientCertificateRequired) {

@@ -102,146 +102,19 @@ CertFiles TestPki::Issue(const std::string& name, const std::string& sans) {
   return out;
 }
 
-std::string BasicAuthHeader(const std::string& user, const std::string& password) {
-  std::string in = user + ":" + password;
-  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()),
-                          static_cast<int>(in.size()));
-  out.resize(static_cast<size_t>(n));
-  return "Basic " + out;
-}
-
 HttpsResult HttpsRequest(int port, const std::string& method, const std::string& target,
                          const HttpsOptions& o) {
-  HttpsResult r;
-  const auto deadline = std::chrono::steady_clock::now() + o.timeout;
-  auto wait = [&](int fd, short events) {
-    auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline -
-                                                             std::chrono::steady_clock::now());
-    if (left.count() <= 0) return false;
-    pollfd p{fd, events, 0};
-    return ::poll(&p, 1, static_cast<int>(left.count())) > 0;
-  };
-
-  tls::SslCtxPtr ctx(SSL_CTX_new(TLS_client_method()));
-  SSL_CTX_set_options(ctx.get(), SSL_OP_IGNORE_UNEXPECTED_EOF);
-  if (!o.ca_file.empty()) {
-    if (SSL_CTX_load_verify_locations(ctx.get(), o.ca_file.c_str(), nullptr) != 1) {
-      r.error = "bad CA file";
-      return r;
-    }
-    SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
-  }
-  if (!o.cert_file.empty() &&
-      (SSL_CTX_use_certificate_chain_file(ctx.get(), o.cert_file.c_str()) != 1 ||
-       SSL_CTX_use_PrivateKey_file(ctx.get(), o.key_file.c_str(), SSL_FILETYPE_PEM) != 1)) {
-    r.error = "bad client certificate";
-    return r;
-  }
-
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd};
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 &&
-      errno != EINPROGRESS) {
-    r.error = "connect failed";
-    return r;
-  }
-  if (!wait(fd, POLLOUT)) {
-    r.error = "connect timed out";
-    return r;
-  }
-  tls::SslPtr ssl(SSL_new(ctx.get()));
-  SSL_set_fd(ssl.get(), fd);
-  SSL_set_connect_state(ssl.get());
-  if (!o.ca_file.empty()) {
-    X509_VERIFY_PARAM* p = SSL_get0_param(ssl.get());
-    in_addr probe{};
-    if (inet_pton(AF_INET, o.server_name.c_str(), &probe) == 1) {
-      X509_VERIFY_PARAM_set1_ip_asc(p, o.server_name.c_str());
-    } else {
-      X509_VERIFY_PARAM_set1_host(p, o.server_name.c_str(), 0);
-      SSL_set_tlsext_host_name(ssl.get(), o.server_name.c_str());
-    }
-  }
-  // Drives one OpenSSL call to completion; false with r.error set on failure.
-  auto drive = [&](auto&& call, const char* what) -> int {
-    for (;;) {
-      ERR_clear_error();
-      int rc = call();
-      if (rc > 0) return rc;
-      int e = SSL_get_error(ssl.get(), rc);
-      if (e == SSL_ERROR_ZERO_RETURN) return 0;
-      if ((e == SSL_ERROR_WANT_READ && wait(fd, POLLIN)) ||
-          (e == SSL_ERROR_WANT_WRITE && wait(fd, POLLOUT))) {
-        continue;
-      }
-      r.error = std::string(what) + ": " + tls::DrainErrors(e == SSL_ERROR_WANT_READ ||
-                                                                    e == SSL_ERROR_WANT_WRITE
-                                                                ? "timed out"
-                                                                : "connection closed");
-      return -1;
-    }
-  };
-  if (drive([&] { return SSL_connect(ssl.get()); }, "handshake") <= 0) {
-    if (r.error.empty()) r.error = "handshake: connection closed";
-    return r;
-  }
-
-  std::string req = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" +
-                    "Connection: close\r\nContent-Length: " + std::to_string(o.body.size()) +
-                    "\r\n";
-  for (const auto& [k, v] : o.headers) req += k + ": " + v + "\r\n";
-  req += "\r\n" + o.body;
-  size_t off = 0;
-  while (off < req.size()) {
-    int n = drive([&] { return SSL_write(ssl.get(), req.data() + off,
-                                         static_cast<int>(req.size() - off)); },
-                  "write");
-    if (n <= 0) return r;
-    off += static_cast<size_t>(n);
-  }
-  std::string in;
-  char buf[16384];
-  for (;;) {
-    int n = drive([&] { return SSL_read(ssl.get(), buf, sizeof(buf)); }, "read");
-    if (n < 0) {
-      if (in.empty()) return r;
-      break;
-    }
-    if (n == 0) break;
-    in.append(buf, static_cast<size_t>(n));
-  }
-  r.error.clear();
-  auto head_end = in.find("\r\n\r\n");
-  if (head_end == std::string::npos || !in.starts_with("HTTP/1.")) {
-    r.error = "no HTTP response";
-    return r;
-  }
-  r.status = std::atoi(in.substr(9, 3).c_str());
-  size_t pos = in.find("\r\n") + 2;
-  while (pos < head_end) {
-    size_t eol = in.find("\r\n", pos);
-    std::string line = in.substr(pos, eol - pos);
-    auto colon = line.find(':');
-    if (colon != std::string::npos) {
-      std::string k = line.substr(0, colon);
-      for (char& c : k) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      std::string v = line.substr(colon + 1);
-      while (!v.empty() && v.front() == ' ') v.erase(0, 1);
-      r.headers[k] = v;
-    }
-    pos = eol + 2;
-  }
-  r.body = in.substr(head_end + 4);
-  return r;
+  http::ClientOptions c;
+  c.timeout = o.timeout;
+  c.headers = o.headers;
+  c.body = o.body;
+  c.tls = true;
+  c.ca_file = o.ca_file;
+  c.cert_file = o.cert_file;
+  c.key_file = o.key_file;
+  c.server_name = o.server_name;
+  c.insecure_skip_verify = o.ca_file.empty();
+  return http::Fetch("127.0.0.1", port, method, target, c);
 }
 
 }  // namespace redis_ha::testing

@@ -18,6 +18,8 @@
 #include <memory>
 #include <string>
 
+#include "http/client.h"
+
 namespace redis_ha::testing {
 
 struct CertFiles {
@@ -52,12 +54,7 @@ class TestPki {
   std::unique_ptr<X509, CertDeleter> ca_cert_;
 };
 
-struct HttpsResult {
-  int status = 0;            // 0: no HTTP response (see error)
-  std::string error;         // connect, handshake or read failure
-  std::map<std::string, std::string> headers;  // lower-case names
-  std::string body;
-};
+using HttpsResult = http::HttpResult;
 
 struct HttpsOptions {
   std::string ca_file;       // empty: do not verify the server
@@ -69,12 +66,15 @@ struct HttpsOptions {
   std::chrono::milliseconds timeout{5000};
 };
 
-// One request on a fresh TLS connection to 127.0.0.1:port (Connection: close).
+// One request on a fresh TLS connection to 127.0.0.1:port (Connection: close), with the
+// exporter's own client (src/http/client.h).
 HttpsResult HttpsRequest(int port, const std::string& method, const std::string& target,
                          const HttpsOptions& options = {});
 
 // "Basic base64(user:password)" for an Authorization header.
-std::string BasicAuthHeader(const std::string& user, const std::string& password);
+inline std::string BasicAuthHeader(const std::string& user, const std::string& password) {
+  return http::BasicAuthorization(user, password);
+}
 
 }  // namespace redis_ha::testing
 
