@@ -938,9 +938,13 @@ def context_notes(res):
                    if res.get("fleet_cpu_pct") is not None else "the cores"))
     cpu, poll = f("ours", "cpu_ms_per_cycle"), f("ours", "cpu_ms_per_cycle_poll_only")
     if cpu is not None and poll is not None:
+        pct = f("ours", "cpu_pct_poll_only")
         out.append("- /metrics: one scrape of %s bytes costs %s ms of CPU; its wall time is "
-                   "that plus waiting for a core." % (fmt(f("ours", "metrics_bytes"), 0),
-                                                      fmt(cpu - poll, 1)))
+                   "that plus waiting for a core. Scraped every 15 s instead of every second, "
+                   "the exporter would use %s %% of a core (poll alone plus a fifteenth of a "
+                   "scrape; derived, not measured)." % (
+                       fmt(f("ours", "metrics_bytes"), 0), fmt(cpu - poll, 1),
+                       fmt(pct + (cpu - poll) / 15.0 / 10.0 if pct is not None else None)))
     h = res.get("gate", {}).get("healthz", {})
     if h:
         out.append("- Gate: `/healthz`, which reads nothing, has p99 %s ms under the same load, "

@@ -476,6 +476,10 @@ void AppendDouble(std::string& out, double v) {
     out += "Nan";
   } else if (std::isinf(v)) {
     out += v < 0 ? "-Inf" : "+Inf";
+  } else if (v == 0) {
+    out += '0';  // most series are 0/1 gauges
+  } else if (v == 1) {
+    out += '1';
   } else {
     char buf[64];
     // ostream << double with precision max_digits10 - 1 and the default float field.
