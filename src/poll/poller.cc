@@ -122,6 +122,35 @@ void Poller::Run(std::stop_token stop) {
   }
 }
 
+namespace {
+
+// A group's event-poll budget gains one poll per this period.
+std::chrono::milliseconds RefillPeriod(std::chrono::milliseconds interval) {
+  return std::max<std::chrono::milliseconds>(
+      Poller::kGroupPollGap, std::min<std::chrono::milliseconds>(interval / 2, kMaxTriggeredGap));
+}
+
+}  // namespace
+
+SteadyClock::time_point Poller::EventPollDue(const std::string& group, SteadyClock::time_point now) {
+  auto it = event_budgets_.find(group);
+  if (it == event_budgets_.end()) return now;
+  EventBudget& b = it->second;
+  const auto period = RefillPeriod(config_.poll_interval);
+  if (now > b.refilled) {
+    b.tokens = std::min<double>(kGroupPollBurst,
+                                b.tokens + std::chrono::duration<double>(now - b.refilled) /
+                                               std::chrono::duration<double>(period));
+    b.refilled = now;
+  }
+  auto due = b.last + kGroupPollGap;
+  if (b.tokens < 1) {
+    due = std::max(due, now + std::chrono::duration_cast<SteadyClock::duration>(
+                                  (1 - b.tokens) * std::chrono::duration<double>(period)));
+  }
+  return due;
+}
+
 void Poller::AwaitNextCycle(std::stop_token stop, SteadyClock::time_point start) {
   const auto interval = config_.poll_interval;
   const auto next = start + interval;
@@ -132,23 +161,25 @@ void Poller::AwaitNextCycle(std::stop_token stop, SteadyClock::time_point start)
   }
   SteadyClock::time_point event_poll_ended{};
   std::chrono::nanoseconds event_poll_took{};
-  std::erase_if(group_polled_at_, [now = SteadyClock::now()](const auto& entry) {
-    return entry.second + kGroupPollGap <= now;  // no longer holds anything back
-  });
+  {
+    // Budgets that are full again hold nothing back.
+    const auto now = SteadyClock::now();
+    std::erase_if(event_budgets_, [&](auto& entry) {
+      EventPollDue(entry.first, now);
+      return entry.second.tokens >= kGroupPollBurst && entry.second.last + kGroupPollGap <= now;
+    });
+  }
   while (!stop.stop_requested()) {
     // The earliest moment a pending event poll may run: per group, and overall.
+    auto now = SteadyClock::now();
     auto due = SteadyClock::time_point::max();
-    for (const auto& g : urgent_groups_) {
-      auto it = group_polled_at_.find(g);
-      due = std::min(due, it == group_polled_at_.end() ? SteadyClock::time_point{}
-                                                       : it->second + kGroupPollGap);
-    }
+    for (const auto& g : urgent_groups_) due = std::min(due, EventPollDue(g, now));
     if (due != SteadyClock::time_point::max()) due = std::max(due, event_poll_ended + event_poll_took);
     const size_t pending = urgent_groups_.size();  // only this thread removes groups
     wake_.wait_until(lock, stop, std::min(next, due), [this, pending] {
       return triggered_ || urgent_groups_.size() != pending;
     });
-    const auto now = SteadyClock::now();
+    now = SteadyClock::now();
     if (stop.stop_requested() || now >= next) return;
     if (triggered_) {
       // An event without a group polls everything, but such events cannot make cycles
@@ -161,8 +192,7 @@ void Poller::AwaitNextCycle(std::stop_token stop, SteadyClock::time_point start)
     if (urgent_groups_.empty() || now < due) continue;  // a new event: recompute when
     std::set<std::string> groups;
     for (auto it = urgent_groups_.begin(); it != urgent_groups_.end();) {
-      auto polled = group_polled_at_.find(*it);
-      if (polled == group_polled_at_.end() || polled->second + kGroupPollGap <= now) {
+      if (EventPollDue(*it, now) <= now) {
         groups.insert(*it);
         it = urgent_groups_.erase(it);
       } else {
@@ -172,7 +202,12 @@ void Poller::AwaitNextCycle(std::stop_token stop, SteadyClock::time_point start)
     if (groups.empty()) continue;
     lock.unlock();
     const auto began = SteadyClock::now();
-    for (const auto& g : groups) group_polled_at_[g] = began;
+    for (const auto& g : groups) {
+      EventBudget& b = event_budgets_[g];
+      if (b.refilled == SteadyClock::time_point{}) b.refilled = began;
+      b.tokens -= 1;
+      b.last = began;
+    }
     Cycle(&groups);
     event_poll_ended = SteadyClock::now();
     event_poll_took = event_poll_ended - began;

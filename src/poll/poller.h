@@ -14,9 +14,10 @@
 // - `TriggerGroup(g)` (a Sentinel event about group g) polls only that group at once: its
 //   Sentinels (SENTINEL MASTER g and the group's details) and its data nodes, and
 //   publishes a snapshot in which that group is new and every other group is carried over
-//   from the latest one. Such event polls are rate-limited per group (kGroupPollGap) and
-//   overall (the gap after one is at least as long as it took), and events that arrive
-//   while one runs are folded into the next.
+//   from the latest one. Event polls of a group are at least kGroupPollGap apart, come in
+//   bursts of at most kGroupPollBurst and then one per min(interval/2, 500 ms) (so a
+//   flooding Sentinel polls its group at most about twice a second), and the pause after
+//   one is at least as long as it took; events that arrive meanwhile are folded together.
 // - Each cycle's snapshot is assessed and published; `Latest()` never blocks on a cycle.
 //
 // Thread-safety: Start/Stop/Reload/Trigger/Latest are safe from any thread. PollOnce()
@@ -49,8 +50,9 @@ namespace redis_ha::poll {
 class Poller {
  public:
   static constexpr std::chrono::minutes kRetention{10};
-  // Event polls of one group are at least this far apart.
+  // Event polls of one group are at least this far apart, and at most this many in a burst.
   static constexpr std::chrono::milliseconds kGroupPollGap{50};
+  static constexpr int kGroupPollBurst = 5;
 
   explicit Poller(Config config);
   ~Poller();
@@ -137,8 +139,16 @@ class Poller {
   bool triggered_ = false;
   std::set<std::string> urgent_groups_;  // event polls asked for
 
-  // Poll thread: when each group's last event poll ran; when the last one ended.
-  std::map<std::string, std::chrono::steady_clock::time_point> group_polled_at_;
+  // Poll thread: each group's event-poll budget (a token bucket).
+  struct EventBudget {
+    std::chrono::steady_clock::time_point last{};     // the last event poll
+    std::chrono::steady_clock::time_point refilled{};  // tokens counted up to here
+    double tokens = kGroupPollBurst;
+  };
+  // When `group` may next be polled for an event, refilling its tokens up to `now`.
+  std::chrono::steady_clock::time_point EventPollDue(const std::string& group,
+                                                     std::chrono::steady_clock::time_point now);
+  std::map<std::string, EventBudget> event_budgets_;
   std::optional<Config> pending_config_;
   model::SnapshotPtr latest_;
   std::jthread thread_;
