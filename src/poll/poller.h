@@ -15,9 +15,10 @@
 //   Sentinels (SENTINEL MASTER g and the group's details) and its data nodes, and
 //   publishes a snapshot in which that group is new and every other group is carried over
 //   from the latest one. Event polls of a group are at least kGroupPollGap apart, come in
-//   bursts of at most kGroupPollBurst and then one per min(interval/2, 500 ms) (so a
-//   flooding Sentinel polls its group at most about twice a second), and the pause after
-//   one is at least as long as it took; events that arrive meanwhile are folded together.
+//   bursts of at most kGroupPollBurst (a failover brings about ten events), then one per
+//   min(interval/2, 500 ms), so a flooding Sentinel polls its group about twice a second;
+//   the pause after one is at least as long as it took; events that arrive meanwhile are
+//   folded together.
 // - Each cycle's snapshot is assessed and published; `Latest()` never blocks on a cycle.
 //
 // Thread-safety: Start/Stop/Reload/Trigger/Latest are safe from any thread. PollOnce()
@@ -52,7 +53,7 @@ class Poller {
   static constexpr std::chrono::minutes kRetention{10};
   // Event polls of one group are at least this far apart, and at most this many in a burst.
   static constexpr std::chrono::milliseconds kGroupPollGap{50};
-  static constexpr int kGroupPollBurst = 5;
+  static constexpr int kGroupPollBurst = 10;
 
   explicit Poller(Config config);
   ~Poller();
