@@ -2,6 +2,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -17,6 +18,7 @@
 #include "metrics/collector.h"
 #include "poll/poller.h"
 #include "util/log.h"
+#include "util/malloc_tuning.h"
 
 namespace redis_ha {
 namespace {
@@ -32,6 +34,7 @@ void ConfigureLogging(const Config& c) {
 }
 
 int Serve(const std::vector<std::string>& args, Config config) {
+  TuneMalloc();
   // Signals are taken synchronously by this thread; block them before any thread starts.
   sigset_t signals;
   sigemptyset(&signals);
@@ -44,11 +47,19 @@ int Serve(const std::vector<std::string>& args, Config config) {
   poll::Poller poller(config);
   auto source = [&poller] { return poller.Latest(); };
   const assess::GateOptions gate_options = http::GateOptionsFrom(config);
-  auto collector = std::make_shared<metrics::SnapshotCollector>(source, gate_options);
+  // The previous scrape's size, so the next one is written into a buffer of its size.
+  auto last_size = std::make_shared<std::atomic<size_t>>(0);
 
   std::map<std::string, http::Handler> routes;
-  routes[config.telemetry_path] = [collector](const http::Request&) {
-    http::Response r = http::Response::Text(200, metrics::Render(collector->Collect()));
+  routes[config.telemetry_path] = [source, gate_options, last_size](const http::Request&) {
+    model::SnapshotPtr s = source();
+    std::string text;
+    if (s) {
+      text = metrics::RenderSnapshot(*s, gate_options, std::chrono::system_clock::now(),
+                                     last_size->load(std::memory_order_relaxed));
+      last_size->store(text.size(), std::memory_order_relaxed);
+    }
+    http::Response r = http::Response::Text(200, std::move(text));
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
     return r;
   };

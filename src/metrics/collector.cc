@@ -19,7 +19,6 @@ namespace {
 using prometheus::ClientMetric;
 using prometheus::MetricFamily;
 using prometheus::MetricType;
-using Labels = std::vector<ClientMetric::Label>;
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr const char* kPolled = " (from the background poll)";
@@ -31,55 +30,174 @@ double Or(const std::optional<T>& v) {
 
 double Bool(bool b) { return b ? 1 : 0; }
 
-class Families {
+// One label pair, viewing strings that outlive the render (the snapshot's, or
+// static names).
+struct Label {
+  std::string_view name;
+  std::string_view value;
+};
+
+// The labels of one series: at most kMax pairs, held inline so a series costs
+// no allocation.
+class LabelSet {
  public:
-  MetricFamily& Gauge(const std::string& name, const std::string& help) {
+  static constexpr size_t kMax = 6;
+  LabelSet() = default;
+  LabelSet(std::initializer_list<Label> labels) {
+    for (const auto& l : labels) Add(l);
+  }
+  LabelSet With(std::string_view name, std::string_view value) const {
+    LabelSet copy = *this;
+    copy.Add({name, value});
+    return copy;
+  }
+  const Label* begin() const { return labels_.data(); }
+  const Label* end() const { return labels_.data() + size_; }
+  bool empty() const { return size_ == 0; }
+
+ private:
+  void Add(const Label& l) {
+    if (size_ == kMax) std::abort();  // a programming error: raise kMax
+    labels_[size_++] = l;
+  }
+  std::array<Label, kMax> labels_{};
+  size_t size_ = 0;
+};
+
+void AppendDouble(std::string& out, double v);
+void AppendEscaped(std::string& out, std::string_view raw);
+std::string RenderFamily(const MetricFamily& family);
+
+// The two sinks the family builders below write to. Both keep families in the
+// order they are declared and series in the order they are set; the text one
+// writes each series' line at once instead of building ClientMetric objects (a
+// scrape at 100 groups is 20000 series, and building them was most of its CPU).
+class FamilySink {
+ public:
+  using Family = MetricFamily;
+  Family& Gauge(std::string_view name, std::string_view help) {
     return Add(name, help, MetricType::Gauge);
   }
-  MetricFamily& Counter(const std::string& name, const std::string& help) {
+  Family& Counter(std::string_view name, std::string_view help) {
     return Add(name, help, MetricType::Counter);
   }
-  static void Set(MetricFamily& f, Labels labels, double value) {
-    ClientMetric m;
-    m.label = std::move(labels);
-    if (f.type == MetricType::Counter) m.counter.value = value;
-    else m.gauge.value = value;
-    f.metric.push_back(std::move(m));
-  }
+  void Push(MetricFamily f) { families_.push_back(std::move(f)); }
   std::vector<MetricFamily> Take() {
     return std::vector<MetricFamily>(std::make_move_iterator(families_.begin()),
                                      std::make_move_iterator(families_.end()));
   }
-  void Push(MetricFamily f) { families_.push_back(std::move(f)); }
 
  private:
-  MetricFamily& Add(const std::string& name, const std::string& help, MetricType type) {
-    families_.push_back(MetricFamily{name, help, type, {}});
+  Family& Add(std::string_view name, std::string_view help, MetricType type) {
+    families_.push_back(MetricFamily{std::string(name), std::string(help), type, {}});
     return families_.back();
   }
   std::deque<MetricFamily> families_;  // stable references while families are added
 };
 
-void SentinelFamilies(const model::Snapshot& s, Families& out) {
+void Set(MetricFamily& f, const LabelSet& labels, double value) {
+  ClientMetric m;
+  for (const auto& l : labels) m.label.push_back({std::string(l.name), std::string(l.value)});
+  if (f.type == MetricType::Counter)
+    m.counter.value = value;
+  else
+    m.gauge.value = value;
+  f.metric.push_back(std::move(m));
+}
+
+class TextSink {
+ public:
+  struct Family {
+    std::string text;  // HELP and TYPE lines, then one line per series
+    std::string_view name;
+  };
+  Family& Gauge(std::string_view name, std::string_view help) { return Add(name, help, "gauge"); }
+  Family& Counter(std::string_view name, std::string_view help) {
+    return Add(name, help, "counter");
+  }
+  void Push(const MetricFamily& f) { families_.push_back(Family{RenderFamily(f), {}}); }
+  std::string Take(size_t size_hint) {
+    size_t size = 0;
+    for (const auto& f : families_) size += f.text.size();
+    std::string out;
+    out.reserve(std::max(size, size_hint));
+    for (const auto& f : families_) out += f.text;
+    return out;
+  }
+
+ private:
+  Family& Add(std::string_view name, std::string_view help, std::string_view type) {
+    Family& f = families_.emplace_back();
+    f.name = name;
+    if (!help.empty()) {
+      f.text.append("# HELP ").append(name).append(" ").append(help).append("\n");
+    }
+    f.text.append("# TYPE ").append(name).append(" ").append(type).append("\n");
+    return f;
+  }
+  std::deque<Family> families_;
+};
+
+// name{a="x",b="y"} value  (as prometheus::TextSerializer writes a gauge or
+// counter)
+void Set(TextSink::Family& f, const LabelSet& labels, double value) {
+  std::string& out = f.text;
+  out += f.name;
+  if (!labels.empty()) {
+    out += '{';
+    bool first = true;
+    for (const auto& l : labels) {
+      if (!first) out += ',';
+      first = false;
+      out += l.name;
+      out += "=\"";
+      AppendEscaped(out, l.value);
+      out += '"';
+    }
+    out += '}';
+  }
+  out += ' ';
+  AppendDouble(out, value);
+  out += '\n';
+}
+
+MetricFamily HistogramFamily(std::string name, std::string help,
+                             const model::DurationHistogram& h) {
+  MetricFamily hist{std::move(name), std::move(help), MetricType::Histogram, {}};
+  ClientMetric hm;
+  hm.histogram.sample_count = h.count;
+  hm.histogram.sample_sum = h.sum;
+  for (size_t i = 0; i < model::DurationHistogram::kBounds.size(); ++i) {
+    hm.histogram.bucket.push_back({h.buckets[i], model::DurationHistogram::kBounds[i]});
+  }
+  hm.histogram.bucket.push_back({h.count, std::numeric_limits<double>::infinity()});
+  hist.metric.push_back(std::move(hm));
+  return hist;
+}
+
+template <typename Sink>
+void SentinelFamilies(const model::Snapshot& s, Sink& out) {
   auto& up = out.Gauge("redis_ha_sentinel_up",
                        std::string("1 if the last poll of the Sentinel succeeded") + kPolled);
   auto& tilt = out.Gauge("redis_ha_sentinel_tilt",
                          std::string("1 while the Sentinel is in TILT mode") + kPolled);
-  auto& info = out.Gauge("redis_ha_sentinel_info",
-                         std::string("Sentinel metadata; always 1") + kPolled);
+  auto& info =
+      out.Gauge("redis_ha_sentinel_info", std::string("Sentinel metadata; always 1") + kPolled);
   auto& rtt = out.Gauge("redis_ha_sentinel_poll_round_trip_seconds",
                         std::string("Time to connect and get every reply of the last poll of "
-                                    "the Sentinel") + kPolled);
+                                    "the Sentinel") +
+                            kPolled);
   for (const auto& st : s.sentinels) {
-    Labels l = {{"sentinel", st.address}};
-    Families::Set(up, l, Bool(st.up));
-    Families::Set(tilt, l, st.up ? Bool(st.tilt) : kNaN);
-    Families::Set(info, {{"sentinel", st.address}, {"version", st.version}}, 1);
-    Families::Set(rtt, l, st.up ? std::chrono::duration<double>(st.round_trip).count() : kNaN);
+    LabelSet l = {{"sentinel", st.address}};
+    Set(up, l, Bool(st.up));
+    Set(tilt, l, st.up ? Bool(st.tilt) : kNaN);
+    Set(info, {{"sentinel", st.address}, {"version", st.version}}, 1);
+    Set(rtt, l, st.up ? std::chrono::duration<double>(st.round_trip).count() : kNaN);
   }
 }
 
-void ViewFamilies(const model::Snapshot& s, Families& out) {
+template <typename Sink>
+void ViewFamilies(const model::Snapshot& s, Sink& out) {
   auto& ck = out.Gauge("redis_ha_sentinel_ckquorum_ok",
                        std::string("1 if SENTINEL CKQUORUM said OK on this Sentinel") + kPolled);
   auto& usable = out.Gauge("redis_ha_sentinel_usable_sentinels",
@@ -88,18 +206,20 @@ void ViewFamilies(const model::Snapshot& s, Families& out) {
                            std::string("Configured quorum of the group") + kPolled);
   auto& known_s = out.Gauge("redis_ha_sentinel_known_sentinels",
                             std::string("Sentinels this Sentinel knows for the group, itself "
-                                        "included (num-other-sentinels + 1)") + kPolled);
+                                        "included (num-other-sentinels + 1)") +
+                                kPolled);
   auto& known_r = out.Gauge("redis_ha_sentinel_known_replicas",
                             std::string("Replicas this Sentinel knows for the group "
-                                        "(num-slaves)") + kPolled);
-  auto& flag = out.Gauge("redis_ha_sentinel_primary_flag",
-                         std::string("1 if this Sentinel sets the flag on the group's primary")
-                             + kPolled);
+                                        "(num-slaves)") +
+                                kPolled);
+  auto& flag =
+      out.Gauge("redis_ha_sentinel_primary_flag",
+                std::string("1 if this Sentinel sets the flag on the group's primary") + kPolled);
   auto& epoch = out.Gauge("redis_ha_sentinel_config_epoch",
                           std::string("Configuration epoch of the group") + kPolled);
-  auto& pinfo = out.Gauge("redis_ha_sentinel_primary_info",
-                          std::string("The primary this Sentinel names for the group; always 1")
-                              + kPolled);
+  auto& pinfo =
+      out.Gauge("redis_ha_sentinel_primary_info",
+                std::string("The primary this Sentinel names for the group; always 1") + kPolled);
   auto& down = out.Gauge("redis_ha_sentinel_down_after_seconds",
                          std::string("down-after-milliseconds of the group, in seconds") + kPolled);
   auto& fto = out.Gauge("redis_ha_sentinel_failover_timeout_seconds",
@@ -108,32 +228,26 @@ void ViewFamilies(const model::Snapshot& s, Families& out) {
                         std::string("parallel-syncs of the group") + kPolled);
   auto& ping = out.Gauge("redis_ha_sentinel_primary_last_ok_ping_seconds",
                          std::string("Seconds since this Sentinel's last successful PING of the "
-                                     "primary") + kPolled);
+                                     "primary") +
+                             kPolled);
   for (const auto& [name, g] : s.groups) {
     for (const auto& v : g.views) {
-      Labels l = {{"group", name}, {"sentinel", v.sentinel}};
+      LabelSet l = {{"group", name}, {"sentinel", v.sentinel}};
       bool known = v.reachable && v.monitors;
-      Families::Set(ck, l, known && v.ckquorum_ok ? Bool(*v.ckquorum_ok) : kNaN);
-      Families::Set(usable, l, known ? Or(v.usable_sentinels) : kNaN);
-      Families::Set(quorum, l, known ? Or(v.quorum) : kNaN);
-      Families::Set(known_s, l,
-                    known && v.num_other_sentinels ? *v.num_other_sentinels + 1.0 : kNaN);
-      Families::Set(known_r, l, known ? Or(v.num_slaves) : kNaN);
+      Set(ck, l, known && v.ckquorum_ok ? Bool(*v.ckquorum_ok) : kNaN);
+      Set(usable, l, known ? Or(v.usable_sentinels) : kNaN);
+      Set(quorum, l, known ? Or(v.quorum) : kNaN);
+      Set(known_s, l, known && v.num_other_sentinels ? *v.num_other_sentinels + 1.0 : kNaN);
+      Set(known_r, l, known ? Or(v.num_slaves) : kNaN);
       for (auto f : model::kPrimaryFlags) {
-        Labels fl = l;
-        fl.push_back({"flag", model::PrimaryFlagName(f)});
-        Families::Set(flag, fl, known ? Bool(v.flag(f)) : kNaN);
+        Set(flag, l.With("flag", model::PrimaryFlagName(f)), known ? Bool(v.flag(f)) : kNaN);
       }
-      Families::Set(epoch, l, known ? Or(v.config_epoch) : kNaN);
-      Labels pl = l;
-      pl.push_back({"address", v.primary});
-      Families::Set(pinfo, pl, 1);
-      Families::Set(down, l, known && v.down_after_ms ? *v.down_after_ms / 1000.0 : kNaN);
-      Families::Set(fto, l,
-                    known && v.failover_timeout_ms ? *v.failover_timeout_ms / 1000.0 : kNaN);
-      Families::Set(par, l, known ? Or(v.parallel_syncs) : kNaN);
-      Families::Set(ping, l,
-                    known && v.last_ok_ping_reply_ms ? *v.last_ok_ping_reply_ms / 1000.0 : kNaN);
+      Set(epoch, l, known ? Or(v.config_epoch) : kNaN);
+      Set(pinfo, l.With("address", v.primary), 1);
+      Set(down, l, known && v.down_after_ms ? *v.down_after_ms / 1000.0 : kNaN);
+      Set(fto, l, known && v.failover_timeout_ms ? *v.failover_timeout_ms / 1000.0 : kNaN);
+      Set(par, l, known ? Or(v.parallel_syncs) : kNaN);
+      Set(ping, l, known && v.last_ok_ping_reply_ms ? *v.last_ok_ping_reply_ms / 1000.0 : kNaN);
     }
   }
 }
@@ -143,7 +257,8 @@ bool IsReplica(const model::NodeState& n) {
          (n.role == model::Role::kUnknown && n.sentinel_role == model::Role::kReplica);
 }
 
-void NodeFamilies(const model::Snapshot& s, Families& out) {
+template <typename Sink>
+void NodeFamilies(const model::Snapshot& s, Sink& out) {
   auto& up = out.Gauge("redis_ha_node_up",
                        std::string("1 if the last poll of the data node succeeded") + kPolled);
   auto& primary = out.Gauge("redis_ha_node_is_primary",
@@ -152,209 +267,233 @@ void NodeFamilies(const model::Snapshot& s, Families& out) {
                            std::string("uptime_in_seconds of the node") + kPolled);
   auto& loading = out.Gauge("redis_ha_node_loading",
                             std::string("1 while the node is loading its dataset") + kPolled);
-  auto& keys = out.Gauge("redis_ha_node_keys",
-                         std::string("Keys summed over all databases") + kPolled);
+  auto& keys =
+      out.Gauge("redis_ha_node_keys", std::string("Keys summed over all databases") + kPolled);
   auto& offset = out.Gauge("redis_ha_node_repl_offset_bytes",
                            std::string("Replication offset: master_repl_offset on a primary, "
-                                       "slave_repl_offset on a replica") + kPolled);
+                                       "slave_repl_offset on a replica") +
+                               kPolled);
   auto& conn = out.Gauge("redis_ha_node_connected_replicas",
                          std::string("connected_slaves reported by the node") + kPolled);
   auto& backlog = out.Gauge("redis_ha_node_repl_backlog_size_bytes",
                             std::string("repl_backlog_size of the node") + kPolled);
   auto& persist = out.Gauge("redis_ha_node_persistence_enabled",
                             std::string("1 if RDB snapshots (save) or AOF are configured; NaN "
-                                        "when CONFIG GET is not allowed") + kPolled);
+                                        "when CONFIG GET is not allowed") +
+                                kPolled);
   auto& changes = out.Gauge("redis_ha_node_rdb_changes_since_last_save",
                             std::string("Writes not yet in an RDB snapshot") + kPolled);
   auto& sync_full = out.Counter("redis_ha_node_sync_full_total",
                                 std::string("Full resynchronisations served by the node, as the "
-                                            "node counts them (sync_full)") + kPolled);
+                                            "node counts them (sync_full)") +
+                                    kPolled);
   auto& rtt = out.Gauge("redis_ha_node_poll_round_trip_seconds",
                         std::string("Time to connect and get every reply of the last poll of "
-                                    "the node") + kPolled);
+                                    "the node") +
+                            kPolled);
   auto& info = out.Gauge("redis_ha_node_info",
                          std::string("Node metadata: version and server (redis or valkey); "
-                                     "always 1") + kPolled);
+                                     "always 1") +
+                             kPolled);
   auto& link = out.Gauge("redis_ha_replica_link_up",
                          std::string("1 if the replica's master_link_status is up") + kPolled);
   auto& syncing = out.Gauge("redis_ha_replica_sync_in_progress",
                             std::string("1 while the replica is in a full sync") + kPolled);
   auto& lag = out.Gauge("redis_ha_replica_lag_bytes",
                         std::string("The group primary's offset minus this replica's offset, "
-                                    "from the same cycle") + kPolled);
+                                    "from the same cycle") +
+                            kPolled);
   auto& prio = out.Gauge("redis_ha_replica_priority",
                          std::string("replica-priority (0: never promoted)") + kPolled);
-  auto& lastio = out.Gauge("redis_ha_replica_last_io_seconds",
-                           std::string("Seconds since the replica last heard from its primary")
-                               + kPolled);
-  auto& linkdown = out.Gauge("redis_ha_replica_link_down_seconds",
-                             std::string("Seconds the replica's link has been down (0 while up)")
-                                 + kPolled);
+  auto& lastio =
+      out.Gauge("redis_ha_replica_last_io_seconds",
+                std::string("Seconds since the replica last heard from its primary") + kPolled);
+  auto& linkdown =
+      out.Gauge("redis_ha_replica_link_down_seconds",
+                std::string("Seconds the replica's link has been down (0 while up)") + kPolled);
   for (const auto& [name, g] : s.groups) {
     const model::NodeState* p = g.Primary();
-    const bool have_primary_offset = p != nullptr && p->up &&
-                                     p->role == model::Role::kPrimary &&
+    const bool have_primary_offset = p != nullptr && p->up && p->role == model::Role::kPrimary &&
                                      p->master_repl_offset.has_value();
     const int64_t primary_offset = have_primary_offset ? *p->master_repl_offset : 0;
     for (const auto& n : g.nodes) {
-      Labels l = {{"group", name}, {"node", n.address}};
-      Families::Set(up, l, Bool(n.up));
-      Families::Set(primary, l, n.up ? Bool(n.role == model::Role::kPrimary) : kNaN);
-      Families::Set(uptime, l, n.up ? Or(n.uptime_seconds) : kNaN);
-      Families::Set(loading, l, n.up ? Bool(n.loading) : kNaN);
-      Families::Set(keys, l, n.up ? Or(n.keys) : kNaN);
-      Families::Set(offset, l, n.up ? Or(n.Offset()) : kNaN);
-      Families::Set(conn, l, n.up ? Or(n.connected_replicas) : kNaN);
-      Families::Set(backlog, l, n.up ? Or(n.repl_backlog_size) : kNaN);
+      LabelSet l = {{"group", name}, {"node", n.address}};
+      Set(up, l, Bool(n.up));
+      Set(primary, l, n.up ? Bool(n.role == model::Role::kPrimary) : kNaN);
+      Set(uptime, l, n.up ? Or(n.uptime_seconds) : kNaN);
+      Set(loading, l, n.up ? Bool(n.loading) : kNaN);
+      Set(keys, l, n.up ? Or(n.keys) : kNaN);
+      Set(offset, l, n.up ? Or(n.Offset()) : kNaN);
+      Set(conn, l, n.up ? Or(n.connected_replicas) : kNaN);
+      Set(backlog, l, n.up ? Or(n.repl_backlog_size) : kNaN);
       double persistent = kNaN;
       if (n.up && !n.config_unavailable && n.config_save && n.config_appendonly) {
         persistent = Bool(!n.config_save->empty() || *n.config_appendonly);
       } else if (n.up && n.aof_enabled && *n.aof_enabled) {
         persistent = 1;
       }
-      Families::Set(persist, l, persistent);
-      Families::Set(changes, l, n.up ? Or(n.rdb_changes_since_last_save) : kNaN);
-      Families::Set(sync_full, l, n.up ? Or(n.sync_full) : kNaN);
-      Families::Set(rtt, l, n.up ? std::chrono::duration<double>(n.round_trip).count() : kNaN);
-      Families::Set(info, {{"group", name}, {"node", n.address}, {"version", n.version},
-                           {"server", n.server}},
-                    1);
+      Set(persist, l, persistent);
+      Set(changes, l, n.up ? Or(n.rdb_changes_since_last_save) : kNaN);
+      Set(sync_full, l, n.up ? Or(n.sync_full) : kNaN);
+      Set(rtt, l, n.up ? std::chrono::duration<double>(n.round_trip).count() : kNaN);
+      Set(info,
+          {{"group", name}, {"node", n.address}, {"version", n.version}, {"server", n.server}}, 1);
       if (!IsReplica(n)) continue;
-      Families::Set(link, l, n.up && n.link_up ? Bool(*n.link_up) : kNaN);
-      Families::Set(syncing, l, n.up ? Bool(n.sync_in_progress) : kNaN);
+      Set(link, l, n.up && n.link_up ? Bool(*n.link_up) : kNaN);
+      Set(syncing, l, n.up ? Bool(n.sync_in_progress) : kNaN);
       double lag_bytes = kNaN;
       if (n.up && have_primary_offset && n.slave_repl_offset) {
-        lag_bytes = static_cast<double>(std::max<int64_t>(0, primary_offset - *n.slave_repl_offset));
+        lag_bytes =
+            static_cast<double>(std::max<int64_t>(0, primary_offset - *n.slave_repl_offset));
       }
-      Families::Set(lag, l, lag_bytes);
-      Families::Set(prio, l, n.up ? Or(n.priority) : kNaN);
-      Families::Set(lastio, l, n.up ? Or(n.last_io_seconds) : kNaN);
+      Set(lag, l, lag_bytes);
+      Set(prio, l, n.up ? Or(n.priority) : kNaN);
+      Set(lastio, l, n.up ? Or(n.last_io_seconds) : kNaN);
       double down_s = kNaN;
       if (n.up && n.link_up) down_s = *n.link_up ? 0 : Or(n.link_down_since_seconds);
-      Families::Set(linkdown, l, down_s);
+      Set(linkdown, l, down_s);
     }
   }
 }
 
-void RiskFamilies(const model::Snapshot& s, Families& out) {
-  auto& sb = out.Gauge("redis_ha_split_brain_risk",
-                       std::string("Split-brain risk: 0 none, 1 latent, 2 imminent, 3 active")
-                           + kPolled);
-  auto& ep = out.Gauge("redis_ha_empty_primary_risk",
-                       std::string("Empty-primary risk: 0 none, 1 latent, 2 imminent, 3 active")
-                           + kPolled);
-  auto& sbf = out.Gauge("redis_ha_split_brain_risk_factor",
-                        std::string("1 while the split-brain factor holds (docs/risks.md)") +
-                            kPolled);
-  auto& epf = out.Gauge("redis_ha_empty_primary_risk_factor",
-                        std::string("1 while the empty-primary factor holds (docs/risks.md)") +
-                            kPolled);
-  auto& prim = out.Gauge("redis_ha_group_primaries",
-                         std::string("Reachable data nodes of the group reporting role master")
-                             + kPolled);
+template <typename Sink>
+void RiskFamilies(const model::Snapshot& s, Sink& out) {
+  auto& sb =
+      out.Gauge("redis_ha_split_brain_risk",
+                std::string("Split-brain risk: 0 none, 1 latent, 2 imminent, 3 active") + kPolled);
+  auto& ep = out.Gauge(
+      "redis_ha_empty_primary_risk",
+      std::string("Empty-primary risk: 0 none, 1 latent, 2 imminent, 3 active") + kPolled);
+  auto& sbf =
+      out.Gauge("redis_ha_split_brain_risk_factor",
+                std::string("1 while the split-brain factor holds (docs/risks.md)") + kPolled);
+  auto& epf =
+      out.Gauge("redis_ha_empty_primary_risk_factor",
+                std::string("1 while the empty-primary factor holds (docs/risks.md)") + kPolled);
+  auto& prim =
+      out.Gauge("redis_ha_group_primaries",
+                std::string("Reachable data nodes of the group reporting role master") + kPolled);
   auto& views = out.Gauge("redis_ha_group_primary_views",
                           std::string("Distinct primaries named by the group's reachable "
-                                      "Sentinels") + kPolled);
+                                      "Sentinels") +
+                              kPolled);
   auto& unavailable = out.Gauge("redis_ha_check_unavailable",
                                 std::string("1 when a check could not be made (CONFIG GET denied "
-                                            "or renamed)") + kPolled);
+                                            "or renamed)") +
+                                    kPolled);
   auto& healthy = out.Gauge("redis_ha_group_healthy_replicas",
                             std::string("Replicas with link up, not syncing or loading, "
                                         "priority above 0 and lag within "
-                                        "--replica.max-lag-bytes") + kPolled);
+                                        "--replica.max-lag-bytes") +
+                                kPolled);
   auto& headroom = out.Gauge("redis_ha_replication_backlog_headroom_seconds",
                              std::string("repl-backlog-size over the primary's write rate: how "
                                          "long a replica may be cut off and still partially "
-                                         "resync (+Inf without writes)") + kPolled);
-  auto& rate = out.Gauge("redis_ha_primary_write_rate_bytes_per_second",
-                         std::string("Smoothed growth of the primary's replication offset") +
-                             kPolled);
+                                         "resync (+Inf without writes)") +
+                                 kPolled);
+  auto& rate =
+      out.Gauge("redis_ha_primary_write_rate_bytes_per_second",
+                std::string("Smoothed growth of the primary's replication offset") + kPolled);
   auto& p99 = out.Gauge("redis_ha_primary_round_trip_p99_seconds",
                         std::string("p99 of the exporter's poll round trips to the primary over "
-                                    "--risk.rtt-window") + kPolled);
+                                    "--risk.rtt-window") +
+                            kPolled);
   auto& stall = out.Gauge("redis_ha_primary_max_stall_seconds",
                           std::string("Longest time the primary went without answering, beyond "
-                                      "one poll interval, over --risk.rtt-window") + kPolled);
+                                      "one poll interval, over --risk.rtt-window") +
+                              kPolled);
   auto& failovers = out.Counter("redis_ha_failovers_total",
                                 std::string("Changes of the primary named by the Sentinel "
-                                            "majority") + kPolled);
+                                            "majority") +
+                                    kPolled);
   auto& last_fo = out.Gauge("redis_ha_group_last_failover_timestamp_seconds",
                             std::string("When the exporter last saw the primary change (0: "
-                                        "never)") + kPolled);
+                                        "never)") +
+                                kPolled);
   auto& restarts = out.Counter("redis_ha_node_restarts_total",
                                std::string("Restarts of the node: run id changed or uptime went "
-                                           "back") + kPolled);
+                                           "back") +
+                                   kPolled);
   auto& wipes = out.Counter("redis_ha_dataset_wipes_total",
                             std::string("Times a replica's dataset collapsed after a full sync "
-                                        "from a restarted primary") + kPolled);
+                                        "from a restarted primary") +
+                                kPolled);
   for (const auto& [name, g] : s.groups) {
     const auto& a = g.assessment;
-    Labels gl = {{"group", name}};
-    Families::Set(sb, gl, static_cast<double>(a.split_brain.level));
-    Families::Set(ep, gl, static_cast<double>(a.empty_primary.level));
+    LabelSet gl = {{"group", name}};
+    Set(sb, gl, static_cast<double>(a.split_brain.level));
+    Set(ep, gl, static_cast<double>(a.empty_primary.level));
     for (size_t i = 0; i < assess::kSplitBrainFactorCount; ++i) {
-      Families::Set(sbf, {{"group", name}, {"factor", assess::SplitBrainFactors()[i].name}},
-                    Bool(a.split_brain.factors[i].active));
+      Set(sbf, {{"group", name}, {"factor", assess::SplitBrainFactors()[i].name}},
+          Bool(a.split_brain.factors[i].active));
     }
     for (size_t i = 0; i < assess::kEmptyPrimaryFactorCount; ++i) {
-      Families::Set(epf, {{"group", name}, {"factor", assess::EmptyPrimaryFactors()[i].name}},
-                    Bool(a.empty_primary.factors[i].active));
+      Set(epf, {{"group", name}, {"factor", assess::EmptyPrimaryFactors()[i].name}},
+          Bool(a.empty_primary.factors[i].active));
     }
-    Families::Set(prim, gl, a.primaries);
-    Families::Set(views, gl, a.primary_views);
+    Set(prim, gl, a.primaries);
+    Set(views, gl, a.primary_views);
     for (size_t i = 0; i < assess::kCheckCount; ++i) {
-      Families::Set(unavailable,
-                    {{"group", name}, {"check", assess::CheckName(static_cast<assess::Check>(i))}},
-                    Bool(a.check_unavailable[i]));
+      Set(unavailable,
+          {{"group", name}, {"check", assess::CheckName(static_cast<assess::Check>(i))}},
+          Bool(a.check_unavailable[i]));
     }
-    Families::Set(healthy, gl, a.healthy_replicas);
-    Families::Set(headroom, gl, Or(a.backlog_headroom_seconds));
-    Families::Set(rate, gl, Or(g.history.primary_write_rate_bytes_per_second));
-    Families::Set(p99, gl, Or(g.history.primary_rtt_p99_seconds));
-    Families::Set(stall, gl, Or(g.history.primary_max_stall_seconds));
-    Families::Set(failovers, gl, static_cast<double>(g.history.failovers));
-    Families::Set(last_fo, gl,
-                  g.history.last_failover_at ? model::ToUnixSeconds(*g.history.last_failover_at)
-                                             : 0);
+    Set(healthy, gl, a.healthy_replicas);
+    Set(headroom, gl, Or(a.backlog_headroom_seconds));
+    Set(rate, gl, Or(g.history.primary_write_rate_bytes_per_second));
+    Set(p99, gl, Or(g.history.primary_rtt_p99_seconds));
+    Set(stall, gl, Or(g.history.primary_max_stall_seconds));
+    Set(failovers, gl, static_cast<double>(g.history.failovers));
+    Set(last_fo, gl,
+        g.history.last_failover_at ? model::ToUnixSeconds(*g.history.last_failover_at) : 0);
     for (const auto& n : g.nodes) {
       const auto* h = g.history.Node(n.address);
-      Labels nl = {{"group", name}, {"node", n.address}};
-      Families::Set(restarts, nl, h ? static_cast<double>(h->restarts) : 0);
-      Families::Set(wipes, nl, h ? static_cast<double>(h->wipes) : 0);
+      LabelSet nl = {{"group", name}, {"node", n.address}};
+      Set(restarts, nl, h ? static_cast<double>(h->restarts) : 0);
+      Set(wipes, nl, h ? static_cast<double>(h->wipes) : 0);
     }
   }
 }
 
-void EventFamilies(const model::Snapshot& s, Families& out) {
+template <typename Sink>
+void EventFamilies(const model::Snapshot& s, Sink& out) {
   auto& events = out.Counter("redis_ha_sentinel_events_total",
                              "Sentinel pub/sub events received, by group (empty for events "
                              "without one, such as +tilt) and event");
-  std::map<model::EventKey, uint64_t> all;
+  // Every (group, Sentinel, event) of the fixed set at 0, then the counts seen;
+  // sorted, the last entry of equal keys (the count, pushed after its 0) wins.
+  using Key = std::tuple<std::string_view, std::string_view, std::string_view>;
+  std::vector<std::pair<Key, uint64_t>> all;
   for (const auto& [name, g] : s.groups) {
     for (const auto& v : g.views) {
       for (const char* e : model::kCountedEvents) {
-        std::string ev = e;
+        const std::string_view ev = e;
         if (ev == "+tilt" || ev == "-tilt") continue;
-        all[model::EventKey{name, v.sentinel, ev}] = 0;
+        all.push_back({Key{name, v.sentinel, ev}, 0});
       }
     }
   }
   for (const auto& st : s.sentinels) {
-    all[model::EventKey{"", st.address, "+tilt"}] = 0;
-    all[model::EventKey{"", st.address, "-tilt"}] = 0;
+    all.push_back({Key{"", st.address, "+tilt"}, 0});
+    all.push_back({Key{"", st.address, "-tilt"}, 0});
   }
   for (const auto& [key, count] : s.event_counts) {
     if (!key.group.empty() && s.groups.count(key.group) == 0) continue;  // unwatched group
-    all[key] = count;
+    all.push_back({Key{key.group, key.sentinel, key.event}, count});
   }
-  for (const auto& [key, count] : all) {
-    Families::Set(events, {{"group", key.group}, {"sentinel", key.sentinel}, {"event", key.event}},
-                  static_cast<double>(count));
+  std::stable_sort(all.begin(), all.end(),
+                   [](const auto& x, const auto& y) { return x.first < y.first; });
+  for (size_t i = 0; i < all.size(); ++i) {
+    if (i + 1 < all.size() && all[i + 1].first == all[i].first) continue;
+    const auto& [group, sentinel, event] = all[i].first;
+    Set(events, {{"group", group}, {"sentinel", sentinel}, {"event", event}},
+        static_cast<double>(all[i].second));
   }
 }
 
+template <typename Sink>
 void GateFamilies(const model::Snapshot& s, const assess::GateOptions& opts, model::SysTime now,
-                  Families& out) {
+                  Sink& out) {
   auto& ready = out.Gauge("redis_ha_rollout_ready",
                           "1 when the gate would answer ready for the action (and node) now, "
                           "with default parameters");
@@ -368,18 +507,17 @@ void GateFamilies(const model::Snapshot& s, const assess::GateOptions& opts, mod
     req.action = action;
     req.node = node;
     assess::GateResult r = assess::EvaluateGate(s, &g, req, opts, now);
-    const std::string a = assess::ActionName(action);
-    Families::Set(ready, {{"group", g.name}, {"action", a}, {"node", node}}, Bool(r.ready));
+    const std::string_view a = assess::ActionName(action);
+    Set(ready, {{"group", g.name}, {"action", a}, {"node", node}}, Bool(r.ready));
     for (size_t i = 0; i < assess::kBlockerCount; ++i) {
       auto b = static_cast<assess::Blocker>(i);
       if (!assess::BlockerApplies(action, b)) continue;
-      Families::Set(blocker,
-                    {{"group", g.name}, {"action", a}, {"node", node},
-                     {"blocker", assess::BlockerName(b)}},
-                    Bool(r.Has(b)));
+      Set(blocker,
+          {{"group", g.name}, {"action", a}, {"node", node}, {"blocker", assess::BlockerName(b)}},
+          Bool(r.Has(b)));
     }
     if (action == assess::Action::kFailover && r.candidate) {
-      Families::Set(candidate, {{"group", g.name}, {"node", r.candidate->node}}, 1);
+      Set(candidate, {{"group", g.name}, {"node", r.candidate->node}}, 1);
     }
   };
   for (const auto& [name, g] : s.groups) {
@@ -392,72 +530,73 @@ void GateFamilies(const model::Snapshot& s, const assess::GateOptions& opts, mod
   }
 }
 
-void ExporterFamilies(const model::Snapshot& s, Families& out) {
-  auto& build = out.Gauge("redis_ha_exporter_build_info",
-                          "redis_ha_exporter version; always 1");
-  Families::Set(build, {{"version", REDIS_HA_VERSION}}, 1);
+template <typename Sink>
+void ExporterFamilies(const model::Snapshot& s, Sink& out) {
+  auto& build = out.Gauge("redis_ha_exporter_build_info", "redis_ha_exporter version; always 1");
+  Set(build, {{"version", REDIS_HA_VERSION}}, 1);
 
-  MetricFamily hist{"redis_ha_exporter_poll_duration_seconds",
-                    "Wall time of whole poll cycles (every Sentinel and node of every group)",
-                    MetricType::Histogram,
-                    {}};
-  ClientMetric hm;
-  hm.histogram.sample_count = s.stats.poll_duration.count;
-  hm.histogram.sample_sum = s.stats.poll_duration.sum;
-  for (size_t i = 0; i < model::DurationHistogram::kBounds.size(); ++i) {
-    hm.histogram.bucket.push_back({s.stats.poll_duration.buckets[i],
-                                   model::DurationHistogram::kBounds[i]});
-  }
-  hm.histogram.bucket.push_back({s.stats.poll_duration.count,
-                                 std::numeric_limits<double>::infinity()});
-  hist.metric.push_back(std::move(hm));
-  out.Push(std::move(hist));
+  out.Push(
+      HistogramFamily("redis_ha_exporter_poll_duration_seconds",
+                      "Wall time of whole poll cycles (every Sentinel and node of every group)",
+                      s.stats.poll_duration));
 
   auto& errors = out.Counter("redis_ha_exporter_poll_errors_total",
                              "Failed polls of a Sentinel or data node, by reason");
   for (const auto& [key, count] : s.stats.poll_errors) {
-    Families::Set(errors, {{"kind", key.first}, {"reason", key.second}},
-                  static_cast<double>(count));
+    Set(errors, {{"kind", key.first}, {"reason", key.second}}, static_cast<double>(count));
   }
   auto& cycles = out.Counter("redis_ha_exporter_poll_cycles_total", "Poll cycles completed");
-  Families::Set(cycles, {}, static_cast<double>(s.stats.cycles));
+  Set(cycles, {}, static_cast<double>(s.stats.cycles));
   auto& overruns = out.Counter("redis_ha_exporter_poll_overruns_total",
                                "Poll cycles that took longer than the poll interval");
-  Families::Set(overruns, {}, static_cast<double>(s.stats.overruns));
+  Set(overruns, {}, static_cast<double>(s.stats.overruns));
   auto& event_polls = out.Counter("redis_ha_exporter_event_polls_total",
                                   "Polls of single groups prompted by Sentinel events "
                                   "(+sdown, +switch-master, ...), between poll cycles");
-  Families::Set(event_polls, {}, static_cast<double>(s.stats.event_polls));
+  Set(event_polls, {}, static_cast<double>(s.stats.event_polls));
   auto& last = out.Gauge("redis_ha_exporter_last_poll_timestamp_seconds",
                          "When the group was last observed by a successful Sentinel poll");
   for (const auto& [name, g] : s.groups) {
-    Families::Set(last, {{"group", name}},
-                  g.last_success_at == model::SysTime{} ? 0 : model::ToUnixSeconds(g.last_success_at));
+    Set(last, {{"group", name}},
+        g.last_success_at == model::SysTime{} ? 0 : model::ToUnixSeconds(g.last_success_at));
   }
-  auto& conns = out.Gauge("redis_ha_exporter_connections",
-                          "Open connections to Sentinels and data nodes");
-  Families::Set(conns, {}, static_cast<double>(s.stats.open_connections));
-  auto& sent = out.Counter("redis_ha_exporter_sent_bytes_total",
-                           "Bytes sent to Sentinels and data nodes");
-  Families::Set(sent, {}, static_cast<double>(s.stats.bytes_sent));
+  auto& conns =
+      out.Gauge("redis_ha_exporter_connections", "Open connections to Sentinels and data nodes");
+  Set(conns, {}, static_cast<double>(s.stats.open_connections));
+  auto& sent =
+      out.Counter("redis_ha_exporter_sent_bytes_total", "Bytes sent to Sentinels and data nodes");
+  Set(sent, {}, static_cast<double>(s.stats.bytes_sent));
   auto& recv = out.Counter("redis_ha_exporter_received_bytes_total",
                            "Bytes received from Sentinels and data nodes");
-  Families::Set(recv, {}, static_cast<double>(s.stats.bytes_received));
+  Set(recv, {}, static_cast<double>(s.stats.bytes_received));
+}
+
+template <typename Sink>
+void AllFamilies(const model::Snapshot& s, const assess::GateOptions& gate, model::SysTime now,
+                 Sink& out) {
+  SentinelFamilies(s, out);
+  ViewFamilies(s, out);
+  NodeFamilies(s, out);
+  RiskFamilies(s, out);
+  EventFamilies(s, out);
+  GateFamilies(s, gate, now, out);
+  ExporterFamilies(s, out);
 }
 
 }  // namespace
 
 std::vector<MetricFamily> BuildFamilies(const model::Snapshot& snapshot,
                                         const assess::GateOptions& gate, model::SysTime now) {
-  Families out;
-  SentinelFamilies(snapshot, out);
-  ViewFamilies(snapshot, out);
-  NodeFamilies(snapshot, out);
-  RiskFamilies(snapshot, out);
-  EventFamilies(snapshot, out);
-  GateFamilies(snapshot, gate, now, out);
-  ExporterFamilies(snapshot, out);
+  FamilySink out;
+  AllFamilies(snapshot, gate, now, out);
   return out.Take();
+}
+
+std::string RenderSnapshot(const model::Snapshot& snapshot, const assess::GateOptions& gate,
+                           model::SysTime now, size_t size_hint) {
+  TextSink out;
+  AllFamilies(snapshot, gate, now, out);
+  return out.Take(size_hint);
 }
 
 std::vector<MetricFamily> SnapshotCollector::Collect() const {
@@ -468,9 +607,10 @@ std::vector<MetricFamily> SnapshotCollector::Collect() const {
 
 namespace {
 
-// The text format exactly as prometheus::TextSerializer writes it (tests compare the two),
-// into one string with std::to_chars instead of an ostream: at 100 groups that is 2.6 MB
-// and the ostream path (locale-aware double formatting) was most of a scrape's CPU.
+// The text format exactly as prometheus::TextSerializer writes it (tests
+// compare the two), into one string with std::to_chars instead of an ostream:
+// at 100 groups that is 2.6 MB and the ostream path (locale-aware double
+// formatting) was most of a scrape's CPU.
 void AppendDouble(std::string& out, double v) {
   if (std::isnan(v)) {
     out += "Nan";
@@ -482,7 +622,8 @@ void AppendDouble(std::string& out, double v) {
     out += '1';
   } else {
     char buf[64];
-    // ostream << double with precision max_digits10 - 1 and the default float field.
+    // ostream << double with precision max_digits10 - 1 and the default float
+    // field.
     auto r = std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::general,
                            std::numeric_limits<double>::max_digits10 - 1);
     out.append(buf, r.ptr);
@@ -495,7 +636,7 @@ void AppendUint(std::string& out, uint64_t v) {
   out.append(buf, r.ptr);
 }
 
-void AppendEscaped(std::string& out, const std::string& raw) {
+void AppendEscaped(std::string& out, std::string_view raw) {
   // Nearly every value is plain ASCII with nothing to escape: appended as is.
   size_t plain = 0;
   while (plain < raw.size()) {
@@ -507,11 +648,11 @@ void AppendEscaped(std::string& out, const std::string& raw) {
     out += raw;
     return;
   }
-  // Label values come from servers: a name that is not UTF-8 would make Prometheus reject
-  // the whole scrape, so invalid bytes become U+FFFD.
+  // Label values come from servers: a name that is not UTF-8 would make
+  // Prometheus reject the whole scrape, so invalid bytes become U+FFFD.
   std::string repaired;
   if (!text::IsValidUtf8(raw)) repaired = text::ToValidUtf8(raw);
-  const std::string& v = repaired.empty() ? raw : repaired;
+  const std::string_view v = repaired.empty() ? raw : std::string_view(repaired);
   size_t start = 0;  // appended in runs between the characters that need a backslash
   for (size_t i = 0; i < v.size(); ++i) {
     const char c = v[i];
@@ -520,7 +661,7 @@ void AppendEscaped(std::string& out, const std::string& raw) {
     out += c == '\n' ? "\\n" : c == '\\' ? "\\\\" : "\\\"";
     start = i + 1;
   }
-  out.append(v, start, std::string::npos);
+  out.append(v.substr(start));
 }
 
 // name{labels[,extra="value"]}<space>
@@ -569,6 +710,94 @@ void AppendTail(std::string& out, const ClientMetric& metric) {
   out += '\n';
 }
 
+void AppendFamily(std::string& out, const MetricFamily& family) {
+  if (!family.help.empty()) {
+    out += "# HELP ";
+    out += family.name;
+    out += ' ';
+    out += family.help;
+    out += '\n';
+  }
+  out += "# TYPE ";
+  out += family.name;
+  switch (family.type) {
+    case MetricType::Counter:
+      out += " counter\n";
+      break;
+    case MetricType::Gauge:
+      out += " gauge\n";
+      break;
+    case MetricType::Summary:
+      out += " summary\n";
+      break;
+    case MetricType::Untyped:
+      out += " untyped\n";
+      break;
+    case MetricType::Histogram:
+      out += " histogram\n";
+      break;
+  }
+  for (const auto& m : family.metric) {
+    switch (family.type) {
+      case MetricType::Counter:
+        AppendHead(out, family, m);
+        AppendDouble(out, m.counter.value);
+        AppendTail(out, m);
+        break;
+      case MetricType::Gauge:
+        AppendHead(out, family, m);
+        AppendDouble(out, m.gauge.value);
+        AppendTail(out, m);
+        break;
+      case MetricType::Untyped:
+        AppendHead(out, family, m);
+        AppendDouble(out, m.untyped.value);
+        AppendTail(out, m);
+        break;
+      case MetricType::Summary:
+        AppendHead(out, family, m, "_count");
+        AppendUint(out, m.summary.sample_count);
+        AppendTail(out, m);
+        AppendHead(out, family, m, "_sum");
+        AppendDouble(out, m.summary.sample_sum);
+        AppendTail(out, m);
+        for (const auto& q : m.summary.quantile) {
+          AppendHead(out, family, m, "", "quantile", q.quantile);
+          AppendDouble(out, q.value);
+          AppendTail(out, m);
+        }
+        break;
+      case MetricType::Histogram: {
+        AppendHead(out, family, m, "_count");
+        AppendUint(out, m.histogram.sample_count);
+        AppendTail(out, m);
+        AppendHead(out, family, m, "_sum");
+        AppendDouble(out, m.histogram.sample_sum);
+        AppendTail(out, m);
+        double last = -std::numeric_limits<double>::infinity();
+        for (const auto& b : m.histogram.bucket) {
+          AppendHead(out, family, m, "_bucket", "le", b.upper_bound);
+          last = b.upper_bound;
+          AppendUint(out, b.cumulative_count);
+          AppendTail(out, m);
+        }
+        if (last != std::numeric_limits<double>::infinity()) {
+          AppendHead(out, family, m, "_bucket", "le", std::string_view("+Inf"));
+          AppendUint(out, m.histogram.sample_count);
+          AppendTail(out, m);
+        }
+        break;
+      }
+    }
+  }
+}
+
+std::string RenderFamily(const MetricFamily& family) {
+  std::string out;
+  AppendFamily(out, family);
+  return out;
+}
+
 }  // namespace
 
 std::string Render(const std::vector<MetricFamily>& families) {
@@ -576,77 +805,7 @@ std::string Render(const std::vector<MetricFamily>& families) {
   size_t series = 0;
   for (const auto& f : families) series += f.metric.size();
   out.reserve(series * 128);
-  for (const auto& family : families) {
-    if (!family.help.empty()) {
-      out += "# HELP ";
-      out += family.name;
-      out += ' ';
-      out += family.help;
-      out += '\n';
-    }
-    out += "# TYPE ";
-    out += family.name;
-    switch (family.type) {
-      case MetricType::Counter: out += " counter\n"; break;
-      case MetricType::Gauge: out += " gauge\n"; break;
-      case MetricType::Summary: out += " summary\n"; break;
-      case MetricType::Untyped: out += " untyped\n"; break;
-      case MetricType::Histogram: out += " histogram\n"; break;
-    }
-    for (const auto& m : family.metric) {
-      switch (family.type) {
-        case MetricType::Counter:
-          AppendHead(out, family, m);
-          AppendDouble(out, m.counter.value);
-          AppendTail(out, m);
-          break;
-        case MetricType::Gauge:
-          AppendHead(out, family, m);
-          AppendDouble(out, m.gauge.value);
-          AppendTail(out, m);
-          break;
-        case MetricType::Untyped:
-          AppendHead(out, family, m);
-          AppendDouble(out, m.untyped.value);
-          AppendTail(out, m);
-          break;
-        case MetricType::Summary:
-          AppendHead(out, family, m, "_count");
-          AppendUint(out, m.summary.sample_count);
-          AppendTail(out, m);
-          AppendHead(out, family, m, "_sum");
-          AppendDouble(out, m.summary.sample_sum);
-          AppendTail(out, m);
-          for (const auto& q : m.summary.quantile) {
-            AppendHead(out, family, m, "", "quantile", q.quantile);
-            AppendDouble(out, q.value);
-            AppendTail(out, m);
-          }
-          break;
-        case MetricType::Histogram: {
-          AppendHead(out, family, m, "_count");
-          AppendUint(out, m.histogram.sample_count);
-          AppendTail(out, m);
-          AppendHead(out, family, m, "_sum");
-          AppendDouble(out, m.histogram.sample_sum);
-          AppendTail(out, m);
-          double last = -std::numeric_limits<double>::infinity();
-          for (const auto& b : m.histogram.bucket) {
-            AppendHead(out, family, m, "_bucket", "le", b.upper_bound);
-            last = b.upper_bound;
-            AppendUint(out, b.cumulative_count);
-            AppendTail(out, m);
-          }
-          if (last != std::numeric_limits<double>::infinity()) {
-            AppendHead(out, family, m, "_bucket", "le", std::string_view("+Inf"));
-            AppendUint(out, m.histogram.sample_count);
-            AppendTail(out, m);
-          }
-          break;
-        }
-      }
-    }
-  }
+  for (const auto& family : families) AppendFamily(out, family);
   return out;
 }
 

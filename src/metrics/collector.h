@@ -45,6 +45,12 @@ std::vector<prometheus::MetricFamily> BuildFamilies(const model::Snapshot& snaps
 // Text exposition format 0.0.4.
 std::string Render(const std::vector<prometheus::MetricFamily>& families);
 
+// What /metrics serves: the text of BuildFamilies(snapshot, gate, now), byte for byte,
+// written straight from the snapshot without building the families (a fifth of the CPU at
+// 100 groups). `size_hint` (say, the previous scrape's size) spares the buffer's regrowth.
+std::string RenderSnapshot(const model::Snapshot& snapshot, const assess::GateOptions& gate,
+                           model::SysTime now, size_t size_hint = 0);
+
 }  // namespace redis_ha::metrics
 
 #endif  // REDIS_HA_METRICS_COLLECTOR_H_

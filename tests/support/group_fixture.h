@@ -4,8 +4,11 @@
 #define REDIS_HA_TESTS_SUPPORT_GROUP_FIXTURE_H_
 
 #include <chrono>
+#include <cstdio>
 #include <string>
+#include <vector>
 
+#include "assess/assess.h"
 #include "model/snapshot.h"
 
 namespace redis_ha::testing::fixture {
@@ -124,6 +127,53 @@ inline model::Snapshot SnapshotOf(const GroupSnapshot& g) {
     s.sentinels.push_back(st);
   }
   s.groups[g.name] = g;
+  return s;
+}
+
+// A fleet of `groups` healthy groups ("g000", ...; nodes 10.<n>.<m>.1-3:6379) watched by
+// the same three Sentinels, each assessed: the shape of the benchmark's fleet.
+inline model::Snapshot Fleet(int groups) {
+  model::Snapshot s;
+  s.cycle = 1;
+  s.taken_at = kNow;
+  const std::vector<std::string> sentinels = {"10.0.1.1:26379", "10.0.1.2:26379", "10.0.1.3:26379"};
+  for (const auto& a : sentinels) {
+    model::SentinelState st;
+    st.address = a;
+    st.up = true;
+    st.version = "7.0.15";
+    s.sentinels.push_back(st);
+  }
+  for (int i = 0; i < groups; ++i) {
+    char name[16];
+    std::snprintf(name, sizeof(name), "g%03d", i);
+    const std::string net = "10." + std::to_string(10 + i / 250) + "." + std::to_string(i % 250);
+    const std::string p = net + ".1:6379";
+    const std::string r1 = net + ".2:6379";
+    const std::string r2 = net + ".3:6379";
+    GroupSnapshot g = Healthy();
+    g.name = name;
+    g.primary = p;
+    for (auto& v : g.views) {
+      v.primary = p;
+      v.replicas[0].address = v.replicas[0].announced = r1;
+      v.replicas[1].address = v.replicas[1].announced = r2;
+      v.replicas[0].run_id = "r-run-" + r1;
+      v.replicas[1].run_id = "r-run-" + r2;
+    }
+    g.nodes = {Primary(), Replica(r1), Replica(r2)};
+    g.nodes[0].address = g.nodes[0].announced = p;
+    for (auto& n : g.nodes) {
+      n.version = "7.0.15";
+      n.round_trip = std::chrono::microseconds(180 + i);
+      n.uptime_seconds = 100000 + i;
+      if (n.role == Role::kReplica) n.master_address = p;
+    }
+    g.history.primary_rtt_p99_seconds = 0.000412 + i * 1e-6;
+    g.assessment = assess::Assess(g, assess::AssessOptions{});
+    for (auto& st : s.sentinels) st.groups.push_back(g.name);
+    s.groups[g.name] = std::move(g);
+  }
   return s;
 }
 
