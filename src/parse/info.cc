@@ -1,12 +1,12 @@
 #include "parse/info.h"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <iterator>
 #include <limits>
 #include <system_error>
-#include <unordered_set>
 
 namespace redis_ha::parse {
 namespace {
@@ -339,11 +339,22 @@ constexpr std::string_view kDataNodeKeys[] = {
 
 static_assert(std::is_sorted(std::begin(kDataNodeKeys), std::end(kDataNodeKeys)));
 
+// For each first letter, a bit per key length that some key of kDataNodeKeys has: most of
+// the ~150 lines of an INFO fail this test and are dropped without a lookup.
+constexpr std::array<uint64_t, 26> kDataNodeKeyLengths = [] {
+  std::array<uint64_t, 26> masks{};
+  for (std::string_view k : kDataNodeKeys) masks[k.front() - 'a'] |= uint64_t{1} << k.size();
+  return masks;
+}();
+
 bool IsDataNodeKey(std::string_view key) {
-  static const std::unordered_set<std::string_view> keys(std::begin(kDataNodeKeys),
-                                                         std::end(kDataNodeKeys));
-  if (keys.count(key) != 0) return true;
-  switch (key.front()) {
+  const char first = key.front();
+  if (first < 'a' || first > 'z') return false;
+  if (key.size() < 64 && (kDataNodeKeyLengths[first - 'a'] >> key.size() & 1) != 0 &&
+      std::binary_search(std::begin(kDataNodeKeys), std::end(kDataNodeKeys), key)) {
+    return true;
+  }
+  switch (first) {
     case 's': return IndexSuffix(key, "slave").has_value();
     case 'r': return IndexSuffix(key, "replica").has_value();
     case 'd': return IndexSuffix(key, "db").has_value();
