@@ -42,8 +42,10 @@ struct Poller::CycleState {
   std::map<std::string, model::NodeState> nodes;              // by dialled address
 };
 
-Poller::Poller(Config config) : config_(std::move(config)), pool_(redis::Limits{
-      static_cast<size_t>(config_.max_reply_bytes), 1 << 20}) {
+Poller::Poller(Config config)
+    : config_(std::move(config)),
+      resolver_(std::make_shared<redis::Resolver>()),
+      pool_(redis::Limits{static_cast<size_t>(config_.max_reply_bytes), 1 << 20}, resolver_) {
   for (const auto& e : config_.sentinels) {
     auto& rec = sentinels_[e.ToString()];
     rec.endpoint = e;
@@ -52,7 +54,9 @@ Poller::Poller(Config config) : config_(std::move(config)), pool_(redis::Limits{
   latest_ = std::make_shared<model::Snapshot>();
   events_ = std::make_unique<EventSubscriber>(
       [this](const std::string& group) { TriggerGroup(group); },
-      redis::Limits{static_cast<size_t>(config_.max_reply_bytes), redis::Limits{}.max_array_elements});
+      redis::Limits{static_cast<size_t>(config_.max_reply_bytes),
+                    redis::Limits{}.max_array_elements},
+      resolver_);
 }
 
 Poller::~Poller() { Stop(); }

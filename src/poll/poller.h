@@ -127,6 +127,7 @@ class Poller {
 
   // Poll thread state.
   Config config_;
+  std::shared_ptr<redis::Resolver> resolver_;  // host names, for the pool and the events
   redis::ConnectionPool pool_;
   std::map<std::string, SentinelRecord> sentinels_;  // by dialled address
   std::map<std::string, GroupRecord> groups_;

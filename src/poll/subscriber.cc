@@ -28,8 +28,10 @@ bool IsUrgent(const std::string& event) {
 }  // namespace
 
 EventSubscriber::EventSubscriber(std::function<void(const std::string&)> on_urgent,
-                                 redis::Limits limits)
-    : on_urgent_(std::move(on_urgent)), limits_(limits) {}
+                                 redis::Limits limits, std::shared_ptr<redis::Resolver> resolver)
+    : on_urgent_(std::move(on_urgent)),
+      limits_(limits),
+      resolver_(resolver ? std::move(resolver) : std::make_shared<redis::Resolver>()) {}
 
 EventSubscriber::~EventSubscriber() { Stop(); }
 
@@ -103,9 +105,18 @@ void EventSubscriber::Run(std::stop_token stop) {
       Slot& slot = slots_[t.endpoint.ToString()];
       if (slot.conn && !slot.conn->UsesCredentials(t.credentials)) slot.conn.reset();
       if (!slot.conn) {
-        slot.conn = std::make_unique<redis::Connection>(t.endpoint, t.credentials, limits_);
+        slot.conn =
+            std::make_unique<redis::Connection>(t.endpoint, t.credentials, limits_, resolver_);
       }
-      if (!slot.conn->open() && now >= slot.next_attempt) {
+      if (slot.conn->resolving()) {
+        // Checked every tick; PSUBSCRIBE is queued already and goes out once connected.
+        if (Status s = slot.conn->ContinueResolve(); !s) {
+          log::Debug("sentinel subscription: cannot connect",
+                     {{"sentinel", t.endpoint.ToString()}, {"err", s.error().message}});
+          slot.next_attempt = now + slot.backoff;
+          slot.backoff = std::min(slot.backoff * 2, kMaxBackoff);
+        }
+      } else if (!slot.conn->open() && now >= slot.next_attempt) {
         if (Status s = slot.conn->BeginConnect(); s) {
           slot.conn->Queue({"PSUBSCRIBE", "*"});
           slot.subscribed = false;

@@ -36,8 +36,9 @@ class EventSubscriber {
     redis::Credentials credentials;
   };
 
+  // `resolver` resolves host names without blocking the subscriber (shared with the poll).
   EventSubscriber(std::function<void(const std::string& group)> on_urgent,
-                  redis::Limits limits);
+                  redis::Limits limits, std::shared_ptr<redis::Resolver> resolver = nullptr);
   ~EventSubscriber();
   EventSubscriber(const EventSubscriber&) = delete;
   EventSubscriber& operator=(const EventSubscriber&) = delete;
@@ -63,6 +64,7 @@ class EventSubscriber {
 
   std::function<void(const std::string&)> on_urgent_;
   redis::Limits limits_;
+  std::shared_ptr<redis::Resolver> resolver_;
   mutable std::mutex mu_;
   std::vector<Target> targets_;                    // guarded by mu_
   std::map<model::EventKey, uint64_t> counts_;     // guarded by mu_

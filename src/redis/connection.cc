@@ -135,10 +135,12 @@ void Connection::ReaderDeleter::operator()(::redisReader* reader) const {
 
 // ---- Connection ----
 
-Connection::Connection(Endpoint endpoint, Credentials credentials, Limits limits)
+Connection::Connection(Endpoint endpoint, Credentials credentials, Limits limits,
+                       std::shared_ptr<Resolver> resolver)
     : endpoint_(std::move(endpoint)),
       credentials_(std::move(credentials)),
-      limits_(limits) {}
+      limits_(limits),
+      resolver_(std::move(resolver)) {}
 
 Connection::~Connection() { Close(); }
 
@@ -167,49 +169,6 @@ Status Connection::Fail(ErrorKind kind, std::string message) {
 Status Connection::BeginConnect() {
   if (state_ != State::kClosed) return Status::Ok();
 
-  sockaddr_storage addr{};
-  socklen_t addr_len = 0;
-  auto* v4 = reinterpret_cast<sockaddr_in*>(&addr);
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(&addr);
-  if (inet_pton(AF_INET, endpoint_.host.c_str(), &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons(static_cast<uint16_t>(endpoint_.port));
-    addr_len = sizeof(sockaddr_in);
-  } else if (inet_pton(AF_INET6, endpoint_.host.c_str(), &v6->sin6_addr) == 1) {
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons(static_cast<uint16_t>(endpoint_.port));
-    addr_len = sizeof(sockaddr_in6);
-  } else {
-    // Host names: resolved synchronously (the system resolver has its own timeout).
-    addrinfo hints{};
-    hints.ai_socktype = SOCK_STREAM;
-    addrinfo* res = nullptr;
-    int rc = getaddrinfo(endpoint_.host.c_str(), nullptr, &hints, &res);
-    if (rc != 0 || res == nullptr) {
-      return Fail(ErrorKind::kConnect, "cannot resolve " + endpoint_.host + ": " +
-                                           gai_strerror(rc));
-    }
-    std::memcpy(&addr, res->ai_addr, res->ai_addrlen);
-    addr_len = res->ai_addrlen;
-    freeaddrinfo(res);
-    if (addr.ss_family == AF_INET) {
-      v4->sin_port = htons(static_cast<uint16_t>(endpoint_.port));
-    } else {
-      v6->sin6_port = htons(static_cast<uint16_t>(endpoint_.port));
-    }
-  }
-
-  fd_ = ::socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd_ < 0) return Fail(ErrorKind::kConnect, std::string("socket: ") + strerror(errno));
-  int one = 1;
-  setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-
-  reader_.reset(redisReaderCreateWithFunctions(&kReplyFunctions));
-  if (!reader_) return Fail(ErrorKind::kConnect, "out of memory");
-  budget_ = ReaderBudget{&limits_, 0};
-  reader_->privdata = &budget_;
-  reader_->maxbuf = 64 * 1024;  // let hiredis release large idle buffers
-
   out_.clear();
   out_pos_ = 0;
   if (!credentials_.empty()) {
@@ -220,8 +179,60 @@ Status Connection::BeginConnect() {
     awaiting_auth_reply_ = true;
   }
 
+  SocketAddress addr;
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&addr.storage);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&addr.storage);
+  if (inet_pton(AF_INET, endpoint_.host.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    addr.length = sizeof(sockaddr_in);
+    return OpenSocket(addr);
+  }
+  if (inet_pton(AF_INET6, endpoint_.host.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    addr.length = sizeof(sockaddr_in6);
+    return OpenSocket(addr);
+  }
+  if (resolver_ == nullptr) {
+    Result<SocketAddress> r = Resolver::SystemResolve(endpoint_.host);
+    if (!r) return Fail(r.error().kind, r.error().message);
+    return OpenSocket(*r);
+  }
+  state_ = State::kResolving;
+  return ContinueResolve();
+}
+
+Status Connection::ContinueResolve() {
+  if (state_ != State::kResolving) return Status::Ok();
+  std::optional<Result<SocketAddress>> r = resolver_->Lookup(endpoint_.host);
+  if (!r) return Status::Ok();  // still resolving
+  if (!*r) return Fail(r->error().kind, r->error().message);
+  return OpenSocket(r->value());
+}
+
+Status Connection::OpenSocket(SocketAddress addr) {
+  if (addr.storage.ss_family == AF_INET) {
+    reinterpret_cast<sockaddr_in*>(&addr.storage)->sin_port =
+        htons(static_cast<uint16_t>(endpoint_.port));
+  } else if (addr.storage.ss_family == AF_INET6) {
+    reinterpret_cast<sockaddr_in6*>(&addr.storage)->sin6_port =
+        htons(static_cast<uint16_t>(endpoint_.port));
+  } else {
+    return Fail(ErrorKind::kConnect, "cannot resolve " + endpoint_.host + ": not an IP address");
+  }
+
+  fd_ = ::socket(addr.storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd_ < 0) return Fail(ErrorKind::kConnect, std::string("socket: ") + strerror(errno));
+  int one = 1;
+  setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+
+  reader_.reset(redisReaderCreateWithFunctions(&kReplyFunctions));
+  if (!reader_) return Fail(ErrorKind::kConnect, "out of memory");
+  budget_ = ReaderBudget{&limits_, 0};
+  reader_->privdata = &budget_;
+  reader_->maxbuf = 64 * 1024;  // let hiredis release large idle buffers
+
   received_at_connect_ = bytes_received_;
-  int rc = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), addr_len);
+  int rc = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr.storage), addr.length);
   if (rc == 0) {
     return FinishConnect();
   } else if (errno == EINPROGRESS) {
@@ -240,6 +251,7 @@ void Connection::Queue(const std::vector<std::string>& args) {
 short Connection::Events() const {
   switch (state_) {
     case State::kClosed: return 0;
+    case State::kResolving: return 0;
     case State::kConnecting: return POLLOUT;
     case State::kHandshaking: return tls_wants_read_ ? POLLIN : POLLOUT;
     case State::kReady:
@@ -290,6 +302,7 @@ Status Connection::ContinueHandshake() {
 
 Status Connection::HandleEvents(short revents) {
   if (state_ == State::kClosed) return MakeError(ErrorKind::kConnect, "not connected");
+  if (state_ == State::kResolving) return ContinueResolve();
   if (state_ == State::kConnecting) {
     if ((revents & (POLLOUT | POLLERR | POLLHUP)) == 0) return Status::Ok();
     if (Status s = FinishConnect(); !s) return s;

@@ -14,6 +14,12 @@
 // Everything that touches bytes goes through ReadSome/WriteSome, the transport seam.
 // Handshake and certificate failures are ErrorKind::kConnect with OpenSSL's reason.
 //
+// Host names are resolved by the Resolver the connection is given, without blocking:
+// `BeginConnect()` may leave the connection resolving (no socket yet; `resolving()`), and
+// the owner calls `ContinueResolve()` when the resolver's notify_fd() is readable or on
+// its own tick until the socket is opened or the resolution failed. Without a resolver,
+// names are resolved synchronously (tools and tests).
+//
 // Thread-safety: none. One thread owns a Connection at a time.
 #ifndef REDIS_HA_REDIS_CONNECTION_H_
 #define REDIS_HA_REDIS_CONNECTION_H_
@@ -26,6 +32,7 @@
 #include <vector>
 
 #include "redis/reply.h"
+#include "redis/resolver.h"
 #include "util/status.h"
 
 struct redisReader;
@@ -75,7 +82,8 @@ struct ReaderBudget {
 
 class Connection {
  public:
-  Connection(Endpoint endpoint, Credentials credentials, Limits limits = {});
+  Connection(Endpoint endpoint, Credentials credentials, Limits limits = {},
+             std::shared_ptr<Resolver> resolver = nullptr);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -84,6 +92,8 @@ class Connection {
   int fd() const { return fd_; }
   bool connected() const { return state_ == State::kReady; }
   bool open() const { return fd_ >= 0; }
+  // Waiting for the resolver; open() is false, Events() is 0.
+  bool resolving() const { return state_ == State::kResolving; }
   // Same user, password and TLS context (a reload builds new contexts, so connections
   // are re-opened with the new certificates).
   bool UsesCredentials(const Credentials& c) const {
@@ -95,6 +105,10 @@ class Connection {
   // set) is queued first and its reply consumed internally: an AUTH error surfaces as
   // ErrorKind::kAuth from HandleEvents().
   Status BeginConnect();
+
+  // While resolving: opens the socket once the resolver has the address (the connection
+  // then proceeds as after BeginConnect), fails if it has an error, else stays resolving.
+  Status ContinueResolve();
 
   // Queues one command; it is sent when the socket is writable.
   void Queue(const std::vector<std::string>& args);
@@ -123,9 +137,10 @@ class Connection {
   void Close();
 
  private:
-  enum class State { kClosed, kConnecting, kHandshaking, kReady };
+  enum class State { kClosed, kResolving, kConnecting, kHandshaking, kReady };
   enum class Io { kOk, kWouldBlock, kEof, kError };
 
+  Status OpenSocket(SocketAddress addr);
   Status FinishConnect();
   Status ContinueHandshake();
   Status Flush();
@@ -143,6 +158,7 @@ class Connection {
   Endpoint endpoint_;
   Credentials credentials_;
   Limits limits_;
+  std::shared_ptr<Resolver> resolver_;
   ReaderBudget budget_;
   int fd_ = -1;
   State state_ = State::kClosed;

@@ -16,7 +16,9 @@ Connection& ConnectionPool::Get(const Request& request, bool& reconnected) {
     retired_received_ += slot->bytes_received();
     slot.reset();
   }
-  if (!slot) slot = std::make_unique<Connection>(request.endpoint, request.credentials, limits_);
+  if (!slot) {
+    slot = std::make_unique<Connection>(request.endpoint, request.credentials, limits_, resolver_);
+  }
   reconnected = !slot->open();
   return *slot;
 }
@@ -44,8 +46,8 @@ std::vector<Response> ConnectionPool::Execute(const std::vector<Request>& reques
     if (seen.insert(requests[i].endpoint).second) {
       cp = &Get(requests[i], reconnected);
     } else {
-      extra.push_back(
-          std::make_unique<Connection>(requests[i].endpoint, requests[i].credentials, limits_));
+      extra.push_back(std::make_unique<Connection>(requests[i].endpoint, requests[i].credentials,
+                                                   limits_, resolver_));
       cp = extra.back().get();
       reconnected = true;
     }
@@ -67,21 +69,35 @@ std::vector<Response> ConnectionPool::Execute(const std::vector<Request>& reques
 
   std::vector<pollfd> fds;
   std::vector<size_t> index;
+  constexpr size_t kResolverSlot = static_cast<size_t>(-1);
   for (;;) {
     fds.clear();
     index.clear();
+    bool resolving = false;
     for (size_t i = 0; i < requests.size(); ++i) {
       if (!pending[i]) continue;
+      // A resolving connection has no socket yet (fd -1, which poll ignores).
       fds.push_back(pollfd{conns[i]->fd(), conns[i]->Events(), 0});
       index.push_back(i);
+      resolving = resolving || conns[i]->resolving();
     }
     if (fds.empty()) break;
+    if (resolving) {
+      fds.push_back(pollfd{resolver_->notify_fd(), POLLIN, 0});
+      index.push_back(kResolverSlot);
+    }
     auto now = Clock::now();
     if (now >= deadline || stop.stop_requested()) {
       for (size_t i : index) {
-        responses[i].status = MakeError(
-            ErrorKind::kTimeout, "no complete reply from " + requests[i].endpoint.ToString() +
-                                     " within " + std::to_string(timeout.count()) + "ms");
+        if (i == kResolverSlot) continue;
+        responses[i].status =
+            conns[i]->resolving()
+                ? MakeError(ErrorKind::kTimeout, "resolving " + requests[i].endpoint.host +
+                                                     " took longer than " +
+                                                     std::to_string(timeout.count()) + "ms")
+                : MakeError(ErrorKind::kTimeout,
+                            "no complete reply from " + requests[i].endpoint.ToString() +
+                                " within " + std::to_string(timeout.count()) + "ms");
         conns[i]->Close();
         pending[i] = false;
       }
@@ -94,9 +110,17 @@ std::vector<Response> ConnectionPool::Execute(const std::vector<Request>& reques
       if (errno == EINTR) continue;
       break;  // treated as timeouts on the next turn
     }
+    if (resolving && fds.back().revents != 0) {
+      // Some name was resolved: every resolving connection looks for its own.
+      resolver_->DrainNotify();
+      for (size_t k = 0; k + 1 < fds.size(); ++k) {
+        if (conns[index[k]]->resolving()) fds[k].revents = POLLOUT;
+      }
+    }
     for (size_t k = 0; k < fds.size(); ++k) {
       if (fds[k].revents == 0) continue;
       size_t i = index[k];
+      if (i == kResolverSlot) continue;
       Connection& c = *conns[i];
       Status s = c.HandleEvents(fds[k].revents);
       if (s && c.eof() && c.PendingReplies() < requests[i].commands.size()) {

@@ -8,6 +8,10 @@
 // delays the others beyond the common deadline. Connections a caller no longer needs are
 // dropped with `Retain()`.
 //
+// Host names go through the pool's Resolver (redis/resolver.h): a name being resolved
+// waits within the same deadline, and one that is not resolved in time fails with
+// kTimeout ("resolving ..."), like a server that does not answer.
+//
 // Thread-safety: none; one thread (the poller) owns a pool.
 #ifndef REDIS_HA_REDIS_POOL_H_
 #define REDIS_HA_REDIS_POOL_H_
@@ -38,7 +42,10 @@ struct Response {
 
 class ConnectionPool {
  public:
-  explicit ConnectionPool(Limits limits = {}) : limits_(limits) {}
+  // `resolver`: shared with other users (the event subscriber); null makes one of its own.
+  explicit ConnectionPool(Limits limits = {}, std::shared_ptr<Resolver> resolver = nullptr)
+      : limits_(limits),
+        resolver_(resolver ? std::move(resolver) : std::make_shared<Resolver>()) {}
 
   // Requests must name distinct endpoints.
   // A stop request ends the wait early (pending requests fail with kTimeout).
@@ -58,6 +65,7 @@ class ConnectionPool {
   Connection& Get(const Request& request, bool& reconnected);
 
   Limits limits_;
+  std::shared_ptr<Resolver> resolver_;
   std::map<Endpoint, std::unique_ptr<Connection>> connections_;
   uint64_t retired_sent_ = 0;
   uint64_t retired_received_ = 0;

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "lab/lab.h"
+#include "redis/resolver.h"
 #include "support/exporter_process.h"
 #include "support/fake_server.h"
 #include "support/metrics_text.h"
@@ -317,6 +318,40 @@ TEST_F(CoreFaultTest, BlackHoleTargetDoesNotDelayTheCycleBeyondItsDeadline) {
   EXPECT_EQ(Value(m, "redis_ha_exporter_poll_duration_seconds_bucket", {{"le", "0.5"}}),
             Value(m, "redis_ha_exporter_poll_duration_seconds_count"));
   EXPECT_TRUE(Is(Value(m, "redis_ha_node_up", {{"node", lab_->replicas()[1]->address()}}), 1));
+}
+
+TEST_F(CoreFaultTest, HostNamesAreResolvedForSeedsAndMappedNodes) {
+  // The resolver runs beside the poll (a hung DNS server delays only the named targets;
+  // tests/unit/pool_test.cc holds one hung): here, that names work end to end.
+  auto lo = redis::Resolver::SystemResolve("localhost");
+  if (!lo || lo->storage.ss_family != AF_INET) {
+    GTEST_SKIP() << "localhost does not resolve to an IPv4 address first here; the lab "
+                    "listens on 127.0.0.1 only";
+  }
+  StartLab();
+  lab::Server* mapped = lab_->replicas()[0];
+  const std::string by_name = "localhost:" + std::to_string(mapped->port());
+  fs::path cfg = TempDir("hostnames") / "config.yml";
+  std::ofstream(cfg) << "address-map:\n  \"" << mapped->address() << "\": \"" << by_name
+                     << "\"\n";
+  exporter_ = std::make_unique<ExporterProcess>(
+      EXPORTER_BINARY,
+      std::vector<std::string>{"--config", cfg.string(), "--sentinel",
+                               "localhost:" + std::to_string(lab_->sentinels()[0]->port()),
+                               "--poll.interval", "250ms"},
+      TempDir("hostnames") / "exporter.log");
+  ASSERT_TRUE(exporter_->Start().ok());
+  ASSERT_TRUE(exporter_->WaitForMetrics(
+      [&](auto& m) {
+        return Is(Value(m, "redis_ha_node_up", {{"node", by_name}}), 1) &&
+               Is(Value(m, "redis_ha_node_up", {{"node", lab_->primary().address()}}), 1) &&
+               Is(Value(m, "redis_ha_sentinel_up",
+                        {{"sentinel", lab_->sentinels()[1]->address()}}), 1);
+      },
+      15s));
+  auto m = exporter_->Scrape();
+  EXPECT_TRUE(Is(Value(m, "redis_ha_node_keys", {{"node", by_name}}),
+                 *Value(m, "redis_ha_node_keys", {{"node", lab_->primary().address()}})));
 }
 
 TEST_F(CoreFaultTest, SentinelFailoverIsFollowed) {

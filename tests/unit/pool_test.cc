@@ -1,9 +1,14 @@
 // ConnectionPool / Connection against scripted peers: pipelining, deadlines, limits.
 #include "redis/pool.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
 
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include "support/fake_server.h"
@@ -182,6 +187,129 @@ TEST(PoolTest, NoauthReplyIsAnAuthError) {
   auto r = pool.Execute({Req(server, {{"INFO"}})}, 1000ms);
   ASSERT_FALSE(r[0].status.ok());
   EXPECT_EQ(r[0].status.error().kind, ErrorKind::kAuth);
+}
+
+// ---- Host names (redis/resolver.h) ----
+
+SocketAddress Loopback() {
+  SocketAddress a;
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&a.storage);
+  v4->sin_family = AF_INET;
+  v4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.length = sizeof(sockaddr_in);
+  return a;
+}
+
+// Waits (up to a deadline) for the resolver to report a completed resolution.
+bool AwaitNotify(const Resolver& r) {
+  pollfd p{r.notify_fd(), POLLIN, 0};
+  return ::poll(&p, 1, 10000) == 1;
+}
+
+// A resolver whose answers the test releases: names block in the resolver thread until
+// Release(), the way a hung DNS server makes getaddrinfo block.
+class HeldResolver {
+ public:
+  std::shared_ptr<Resolver> resolver =
+      std::make_shared<Resolver>([this](const std::string& host) -> Result<SocketAddress> {
+        std::unique_lock lock(mu_);
+        ++calls_;
+        cv_.wait(lock, [&] { return released_; });
+        if (host == "nowhere.test")
+          return MakeError(ErrorKind::kConnect, "cannot resolve nowhere.test");
+        return Loopback();
+      });
+  ~HeldResolver() { Release(); }  // also when a test fails: the thread must be joinable
+  void Release() {
+    std::lock_guard lock(mu_);
+    released_ = true;
+    cv_.notify_all();
+  }
+  int calls() {
+    std::lock_guard lock(mu_);
+    return calls_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool released_ = false;
+  int calls_ = 0;
+};
+
+TEST(ResolverTest, ResolvesOffTheCallersThreadAndCaches) {
+  HeldResolver held;
+  Resolver& r = *held.resolver;
+  EXPECT_FALSE(r.Lookup("db.test").has_value());  // queued; the caller is not blocked
+  EXPECT_FALSE(r.Lookup("db.test").has_value());  // still pending, not queued twice
+  held.Release();
+  ASSERT_TRUE(AwaitNotify(r));
+  auto a = r.Lookup("db.test");
+  ASSERT_TRUE(a.has_value());
+  ASSERT_TRUE(a->ok());
+  EXPECT_EQ(a->value().storage.ss_family, AF_INET);
+  EXPECT_TRUE(r.Lookup("db.test").has_value());  // fresh: from the cache
+  EXPECT_EQ(held.calls(), 1);
+}
+
+TEST(ResolverTest, AFailureIsAnsweredWithItsReason) {
+  HeldResolver held;
+  held.Release();
+  Resolver& r = *held.resolver;
+  EXPECT_FALSE(r.Lookup("nowhere.test").has_value());
+  ASSERT_TRUE(AwaitNotify(r));
+  auto a = r.Lookup("nowhere.test");
+  ASSERT_TRUE(a.has_value());
+  ASSERT_FALSE(a->ok());
+  EXPECT_EQ(a->error().kind, ErrorKind::kConnect);
+  EXPECT_NE(a->error().message.find("nowhere.test"), std::string::npos);
+}
+
+TEST(ResolverTest, SystemResolverKnowsLocalhost) {
+  auto a = Resolver::SystemResolve("localhost");
+  ASSERT_TRUE(a.ok()) << a.error().message;
+  EXPECT_TRUE(a->storage.ss_family == AF_INET || a->storage.ss_family == AF_INET6);
+  EXPECT_FALSE(Resolver::SystemResolve("no-such-host.invalid").ok());
+}
+
+TEST(PoolTest, AHungResolverDelaysOnlyTheTargetsNamedByHostName) {
+  auto answer_pings = [](int fd, const std::atomic<bool>& stop) {
+    while (!stop) {
+      if (FakeServer::ReadCommands(fd, 1, stop).empty()) break;
+      FakeServer::SendAll(fd, "+PONG\r\n");
+    }
+  };
+  FakeServer by_ip(answer_pings);
+  FakeServer by_name(answer_pings);
+  HeldResolver held;
+  ConnectionPool pool(Limits{}, held.resolver);
+  const Request named{Endpoint{"db.test", by_name.port()}, {}, {{"PING"}}};
+  // The resolver hangs: the address literal is answered, the name times out "resolving",
+  // and Execute returns at its deadline instead of waiting for the resolver.
+  auto r = pool.Execute({Req(by_ip, {{"PING"}}), named}, 300ms);
+  ASSERT_TRUE(r[0].status.ok()) << r[0].status.error().message;
+  EXPECT_EQ(r[0].replies[0].str, "PONG");
+  ASSERT_FALSE(r[1].status.ok());
+  EXPECT_EQ(r[1].status.error().kind, ErrorKind::kTimeout);
+  EXPECT_NE(r[1].status.error().message.find("resolving db.test"), std::string::npos)
+      << r[1].status.error().message;
+  // The resolver answers: the name connects within the next call's deadline.
+  held.Release();
+  r = pool.Execute({Req(by_ip, {{"PING"}}), named}, 10000ms);
+  ASSERT_TRUE(r[1].status.ok()) << r[1].status.error().message;
+  EXPECT_EQ(r[1].replies[0].str, "PONG");
+  EXPECT_EQ(by_name.connections(), 1);
+  EXPECT_EQ(held.calls(), 1);
+}
+
+TEST(PoolTest, AnUnresolvableNameFailsAsAConnectError) {
+  HeldResolver held;
+  held.Release();
+  ConnectionPool pool(Limits{}, held.resolver);
+  auto r = pool.Execute({Request{Endpoint{"nowhere.test", 6379}, {}, {{"PING"}}}}, 10000ms);
+  ASSERT_FALSE(r[0].status.ok());
+  EXPECT_EQ(r[0].status.error().kind, ErrorKind::kConnect);
+  EXPECT_NE(r[0].status.error().message.find("nowhere.test"), std::string::npos);
 }
 
 TEST(EndpointTest, ParsesAndRejects) {
