@@ -30,6 +30,16 @@ double Or(const std::optional<T>& v) {
 
 double Bool(bool b) { return b ? 1 : 0; }
 
+// The TYPE line's word for each metric type.
+std::string_view TypeName(MetricType type) {
+  constexpr std::string_view kNames[] = {"counter", "gauge", "summary", "untyped", "histogram"};
+  static_assert(
+      static_cast<int>(MetricType::Counter) == 0 && static_cast<int>(MetricType::Gauge) == 1 &&
+      static_cast<int>(MetricType::Summary) == 2 && static_cast<int>(MetricType::Untyped) == 3 &&
+      static_cast<int>(MetricType::Histogram) == 4);
+  return kNames[static_cast<int>(type)];
+}
+
 // One label pair, viewing strings that outlive the render (the snapshot's, or
 // static names).
 struct Label {
@@ -66,6 +76,7 @@ class LabelSet {
 
 void AppendDouble(std::string& out, double v);
 void AppendEscaped(std::string& out, std::string_view raw);
+void AppendLabel(std::string& out, bool& first, std::string_view name, std::string_view value);
 std::string RenderFamily(const MetricFamily& family);
 
 // The two sinks the family builders below write to. Both keep families in the
@@ -111,9 +122,11 @@ class TextSink {
     std::string text;  // HELP and TYPE lines, then one line per series
     std::string_view name;
   };
-  Family& Gauge(std::string_view name, std::string_view help) { return Add(name, help, "gauge"); }
+  Family& Gauge(std::string_view name, std::string_view help) {
+    return Add(name, help, TypeName(MetricType::Gauge));
+  }
   Family& Counter(std::string_view name, std::string_view help) {
-    return Add(name, help, "counter");
+    return Add(name, help, TypeName(MetricType::Counter));
   }
   void Push(const MetricFamily& f) { families_.push_back(Family{RenderFamily(f), {}}); }
   std::string Take(size_t size_hint) {
@@ -138,22 +151,14 @@ class TextSink {
   std::deque<Family> families_;
 };
 
-// name{a="x",b="y"} value  (as prometheus::TextSerializer writes a gauge or
-// counter)
+// name{a="x",b="y"} value  (as prometheus::TextSerializer writes a gauge or counter)
 void Set(TextSink::Family& f, const LabelSet& labels, double value) {
   std::string& out = f.text;
   out += f.name;
   if (!labels.empty()) {
     out += '{';
     bool first = true;
-    for (const auto& l : labels) {
-      if (!first) out += ',';
-      first = false;
-      out += l.name;
-      out += "=\"";
-      AppendEscaped(out, l.value);
-      out += '"';
-    }
+    for (const auto& l : labels) AppendLabel(out, first, l.name, l.value);
     out += '}';
   }
   out += ' ';
@@ -664,6 +669,16 @@ void AppendEscaped(std::string& out, std::string_view raw) {
   out.append(v.substr(start));
 }
 
+// [,]name="escaped value"
+void AppendLabel(std::string& out, bool& first, std::string_view name, std::string_view value) {
+  if (!first) out += ',';
+  first = false;
+  out += name;
+  out += "=\"";
+  AppendEscaped(out, value);
+  out += '"';
+}
+
 // name{labels[,extra="value"]}<space>
 template <typename Extra>
 void AppendHead(std::string& out, const MetricFamily& family, const ClientMetric& metric,
@@ -673,14 +688,7 @@ void AppendHead(std::string& out, const MetricFamily& family, const ClientMetric
   if (!metric.label.empty() || !extra_name.empty()) {
     out += '{';
     bool first = true;
-    for (const auto& lp : metric.label) {
-      if (!first) out += ',';
-      first = false;
-      out += lp.name;
-      out += "=\"";
-      AppendEscaped(out, lp.value);
-      out += '"';
-    }
+    for (const auto& lp : metric.label) AppendLabel(out, first, lp.name, lp.value);
     if (!extra_name.empty()) {
       if (!first) out += ',';
       out += extra_name;
@@ -720,23 +728,9 @@ void AppendFamily(std::string& out, const MetricFamily& family) {
   }
   out += "# TYPE ";
   out += family.name;
-  switch (family.type) {
-    case MetricType::Counter:
-      out += " counter\n";
-      break;
-    case MetricType::Gauge:
-      out += " gauge\n";
-      break;
-    case MetricType::Summary:
-      out += " summary\n";
-      break;
-    case MetricType::Untyped:
-      out += " untyped\n";
-      break;
-    case MetricType::Histogram:
-      out += " histogram\n";
-      break;
-  }
+  out += ' ';
+  out += TypeName(family.type);
+  out += '\n';
   for (const auto& m : family.metric) {
     switch (family.type) {
       case MetricType::Counter:
