@@ -11,6 +11,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <filesystem>
 #include <fstream>
@@ -261,16 +262,17 @@ Status List(const YAML::Node& v, const std::string& where, std::vector<std::stri
 Status TlsVersion(const YAML::Node& v, const std::string& where, int* out) {
   std::string s;
   if (Status st = Scalar(v, where, &s); !st) return st;
-  static const std::map<std::string, int> kVersions = {{"TLS10", TLS1_VERSION},
-                                                       {"TLS11", TLS1_1_VERSION},
-                                                       {"TLS12", TLS1_2_VERSION},
-                                                       {"TLS13", TLS1_3_VERSION}};
-  auto it = kVersions.find(s);
-  if (it == kVersions.end()) {
-    return WebError(where, "'" + s + "' is not one of TLS10, TLS11, TLS12, TLS13");
+  constexpr std::pair<std::string_view, int> kVersions[] = {{"TLS10", TLS1_VERSION},
+                                                            {"TLS11", TLS1_1_VERSION},
+                                                            {"TLS12", TLS1_2_VERSION},
+                                                            {"TLS13", TLS1_3_VERSION}};
+  for (const auto& [name, version] : kVersions) {
+    if (s == name) {
+      *out = version;
+      return Status::Ok();
+    }
   }
-  *out = it->second;
-  return Status::Ok();
+  return WebError(where, "'" + s + "' is not one of TLS10, TLS11, TLS12, TLS13");
 }
 
 std::string Resolve(const std::string& dir, const std::string& file) {
@@ -400,7 +402,12 @@ Status ParseTls(const YAML::Node& node, const std::string& name, TlsServerConfig
 
 Status ParseHeaders(const YAML::Node& node, const std::string& name, const std::string& prefix,
                     WebConfig& c) {
-  static const std::map<std::string, std::vector<std::string>> kAllowed = {
+  // Each configurable header, and the values it may take (empty: any one-line value).
+  struct Allowed {
+    std::string_view header;
+    std::array<std::string_view, 2> values;  // unused slots empty
+  };
+  static constexpr Allowed kAllowed[] = {
       {"Strict-Transport-Security", {}},
       {"X-Content-Type-Options", {"nosniff"}},
       {"X-Frame-Options", {"deny", "sameorigin"}},
@@ -414,12 +421,18 @@ Status ParseHeaders(const YAML::Node& node, const std::string& name, const std::
     const std::string where = Where(name, kv.first, prefix + "." + k);
     std::string v;
     if (Status s = Scalar(kv.second, where, &v); !s) return s;
-    auto it = kAllowed.find(k);
-    if (it == kAllowed.end()) return WebError(where, "this header cannot be configured");
-    if (!it->second.empty() &&
-        std::find(it->second.begin(), it->second.end(), v) == it->second.end()) {
+    const auto* it = std::find_if(std::begin(kAllowed), std::end(kAllowed),
+                                  [&](const Allowed& a) { return a.header == k; });
+    if (it == std::end(kAllowed)) return WebError(where, "this header cannot be configured");
+    const bool listed =
+        !v.empty() && std::find(it->values.begin(), it->values.end(), v) != it->values.end();
+    if (!it->values[0].empty() && !listed) {
       std::string allowed;
-      for (const auto& a : it->second) allowed += (allowed.empty() ? "" : ", ") + a;
+      for (std::string_view a : it->values) {
+        if (a.empty()) continue;
+        if (!allowed.empty()) allowed += ", ";
+        allowed += a;
+      }
       return WebError(where, "'" + v + "' is not one of " + allowed);
     }
     if (v.find_first_of("\r\n") != std::string::npos) {

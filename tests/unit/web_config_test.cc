@@ -174,6 +174,8 @@ TEST(WebConfigParseTest, ErrorsNameTheKeyAndLine) {
        "web.yml:3: http_server_config.headers.Server: this header cannot be configured"},
       {"http_server_config:\n  headers:\n    X-Frame-Options: allow\n",
        "http_server_config.headers.X-Frame-Options: 'allow' is not one of deny, sameorigin"},
+      {"http_server_config:\n  headers:\n    X-Content-Type-Options: \"\"\n",
+       "http_server_config.headers.X-Content-Type-Options: '' is not one of nosniff"},
       {"http_server_config:\n  http3: true\n", "web.yml:2: http_server_config.http3: unknown key"},
       {"rate_limit:\n  interval: 1s\n", "rate_limit.burst: must be at least 1"},
       {"rate_limit:\n  interval: soon\n  burst: 1\n", "web.yml:2: rate_limit.interval: 'soon'"},
