@@ -51,24 +51,27 @@ int main(int argc, char** argv) {
   std::vector<int> groups = {1, 10, 100, 300};
   int repeat = 50;
   bool tune = true;
-  for (int i = 1; i < argc; i += 2) {
-    std::string flag = argv[i];
+  auto usage = [] {
+    std::fprintf(stderr,
+                 "usage: bench_render [--groups 1,10,100] [--repeat 50] [--default-malloc]\n");
+    return 2;
+  };
+  for (int i = 1; i < argc; ++i) {
+    const std::string flag = argv[i];
     if (flag == "--default-malloc") {
       tune = false;
-      --i;
-    } else if (i + 1 >= argc) {
-      std::fprintf(stderr, "bench_render: %s needs a value\n", flag.c_str());
-      return 2;
-    } else if (flag == "--groups") {
+      continue;
+    }
+    if (i + 1 >= argc) return usage();
+    const char* value = argv[++i];
+    if (flag == "--groups") {
       groups.clear();
-      std::stringstream in(argv[i + 1]);
+      std::stringstream in(value);
       for (std::string g; std::getline(in, g, ',');) groups.push_back(std::atoi(g.c_str()));
     } else if (flag == "--repeat") {
-      repeat = std::max(1, std::atoi(argv[i + 1]));
+      repeat = std::max(1, std::atoi(value));
     } else {
-      std::fprintf(stderr,
-                   "usage: bench_render [--groups 1,10,100] [--repeat 50] [--default-malloc]\n");
-      return 2;
+      return usage();
     }
   }
   if (tune) redis_ha::TuneMalloc();

@@ -1,12 +1,16 @@
 #include "metrics/collector.h"
 
+#include <algorithm>
+#include <array>
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <deque>
+#include <initializer_list>
 #include <iterator>
 #include <limits>
-#include <sstream>
 #include <string_view>
+#include <tuple>
 #include <type_traits>
 
 #include "assess/assessment.h"

@@ -95,9 +95,9 @@ std::vector<Response> ConnectionPool::Execute(const std::vector<Request>& reques
                 ? MakeError(ErrorKind::kTimeout, "resolving " + requests[i].endpoint.host +
                                                      " took longer than " +
                                                      std::to_string(timeout.count()) + "ms")
-                : MakeError(ErrorKind::kTimeout,
-                            "no complete reply from " + requests[i].endpoint.ToString() +
-                                " within " + std::to_string(timeout.count()) + "ms");
+                : MakeError(ErrorKind::kTimeout, "no complete reply from " +
+                                                     requests[i].endpoint.ToString() + " within " +
+                                                     std::to_string(timeout.count()) + "ms");
         conns[i]->Close();
         pending[i] = false;
       }
@@ -110,19 +110,16 @@ std::vector<Response> ConnectionPool::Execute(const std::vector<Request>& reques
       if (errno == EINTR) continue;
       break;  // treated as timeouts on the next turn
     }
-    if (resolving && fds.back().revents != 0) {
-      // Some name was resolved: every resolving connection looks for its own.
-      resolver_->DrainNotify();
-      for (size_t k = 0; k + 1 < fds.size(); ++k) {
-        if (conns[index[k]]->resolving()) fds[k].revents = POLLOUT;
-      }
-    }
+    // Some name was resolved: every resolving connection looks for its own.
+    const bool resolved = resolving && fds.back().revents != 0;
+    if (resolved) resolver_->DrainNotify();
     for (size_t k = 0; k < fds.size(); ++k) {
-      if (fds[k].revents == 0) continue;
       size_t i = index[k];
       if (i == kResolverSlot) continue;
       Connection& c = *conns[i];
-      Status s = c.HandleEvents(fds[k].revents);
+      const bool resolve_now = resolved && c.resolving();
+      if (fds[k].revents == 0 && !resolve_now) continue;
+      Status s = resolve_now ? c.ContinueResolve() : c.HandleEvents(fds[k].revents);
       if (s && c.eof() && c.PendingReplies() < requests[i].commands.size()) {
         s = MakeError(ErrorKind::kProtocol,
                       "connection closed by " + requests[i].endpoint.ToString());
@@ -153,8 +150,8 @@ std::vector<Response> ConnectionPool::Execute(const std::vector<Request>& reques
         r.round_trip = Clock::now() - start;
         if (std::any_of(r.replies.begin(), r.replies.end(), IsAuthError)) {
           const auto& bad = *std::find_if(r.replies.begin(), r.replies.end(), IsAuthError);
-          r.status = MakeError(ErrorKind::kAuth, requests[i].endpoint.ToString() + ": " +
-                                                     bad.str.substr(0, 120));
+          r.status = MakeError(ErrorKind::kAuth,
+                               requests[i].endpoint.ToString() + ": " + bad.str.substr(0, 120));
         }
         pending[i] = false;
       }

@@ -4,7 +4,7 @@
 // from the cache (its address, or the error the resolution ended with); otherwise the name
 // is queued for the resolver's own thread, which calls the system resolver (getaddrinfo,
 // blocking, with /etc/resolv.conf's timeouts) one name at a time, and `Lookup()` answers
-// kPending until it is done. Each completed resolution makes `notify_fd()` readable, so a
+// nullopt (pending) until it is done. Each completed resolution makes `notify_fd()` readable, so a
 // poll(2) loop can wait for it with its own deadline. A hung resolver therefore delays
 // only the targets named by host name, each up to its own poll deadline (they time out as
 // "resolving"), never the poll loop, the other targets or the HTTP server.
