@@ -1354,7 +1354,9 @@ std::string RenderFleetPage(const Snapshot& s,
     return a.group->name < b.group->name;
   });
 
-  Open(o, std::to_string(s.groups.size()) + " groups \u00b7 redis_ha_exporter",
+  Open(o,
+       std::to_string(s.groups.size()) + (s.groups.size() == 1 ? " group" : " groups") +
+           " \u00b7 redis_ha_exporter",
        s, now, true);
   o += "<h1>Fleet</h1><div class=\"cards\" id=\"summary\">";
   Card(o, "Groups", std::to_string(s.groups.size()));

@@ -84,6 +84,7 @@ Request Get(const std::string& path, const std::string& query = "") {
 TEST(PageTest, FleetHealthy) {
   const std::string html = Fleet(SnapshotOfAssessed(Healthy()));
   EXPECT_TRUE(html.starts_with("<!doctype html>"));
+  EXPECT_TRUE(Has(html, "<title>1 group \u00b7 redis_ha_exporter</title>"));
   EXPECT_TRUE(Has(html, "<meta http-equiv=\"refresh\" content=\"5\">"));
   EXPECT_TRUE(Has(html, "<table id=\"groups\""));
   EXPECT_TRUE(Has(html, "<tr class=\"w0\" data-group=\"g\">"));
