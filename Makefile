@@ -4,6 +4,10 @@ BUILD_DIR ?= build
 # which keeps `make test` within its 10 minutes. BUILD_TYPE=RelWithDebInfo for debugging.
 BUILD_TYPE ?= Release
 JOBS ?= 2
+# Tests mostly wait on servers (Sentinel failovers, polls): measured, `ctest -j2` kept the two
+# cores about half busy. Four at a time, with the sanitized build counted as two (its
+# PROCESSORS property), keeps them busy; `make test` went from 9.5 to about 6 minutes.
+TEST_JOBS ?= 4
 SENTINEL ?=
 ARGS ?=
 
@@ -23,13 +27,13 @@ build: deps $(BUILD_DIR)/CMakeCache.txt
 
 # Every test: unit, integration (real redis-server/redis-sentinel), e2e.
 test: build
-	cd $(BUILD_DIR) && ctest --output-on-failure -j$(JOBS)
+	cd $(BUILD_DIR) && ctest --output-on-failure -j$(TEST_JOBS)
 
 unit: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -L unit
 
 integration: build
-	cd $(BUILD_DIR) && ctest --output-on-failure -j$(JOBS) -L integration
+	cd $(BUILD_DIR) && ctest --output-on-failure -j$(TEST_JOBS) -L integration
 
 # `make run` starts a throwaway local Sentinel lab and the exporter watching it.
 # `make run SENTINEL=host:port` watches a real deployment instead (ARGS adds flags).
