@@ -56,5 +56,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (auto f = parse::ParseFieldArray(first); f) {
     FUZZ_CHECK(f->size() * 2 <= first.elements.size());
   }
+  // The table parsers read each entry in one pass; they must agree with the FieldMap path
+  // (duplicates, bad values and all).
+  if (auto maps = parse::ParseFieldArrays(all); maps) {
+    auto primaries = parse::ParseSentinelPrimaries(all);
+    auto replicas = parse::ParseSentinelReplicas(all);
+    auto peers = parse::ParseSentinelPeers(all);
+    FUZZ_CHECK(primaries.ok() && replicas.ok() && peers.ok());
+    for (size_t i = 0; i < maps->size(); ++i) {
+      FUZZ_CHECK((*primaries)[i] == parse::ParseSentinelPrimary((*maps)[i]));
+      FUZZ_CHECK((*replicas)[i] == parse::ParseSentinelReplica((*maps)[i]));
+      FUZZ_CHECK((*peers)[i] == parse::ParseSentinelPeer((*maps)[i]));
+    }
+  } else {
+    FUZZ_CHECK(!parse::ParseSentinelPrimaries(all).ok());
+  }
   return 0;
 }

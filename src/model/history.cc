@@ -74,8 +74,8 @@ void HistoryState::Update(const GroupSnapshot& g, SysTime now) {
     NodeTrack& st = nodes_[n.address];
     NodeHistory& h = summary_.nodes[n.address];
     TrimBefore(st.keys, window_start);
-    std::optional<int64_t> before;
-    for (const auto& [t, k] : st.keys) before = std::max(before.value_or(0), k);
+    std::optional<int64_t> before;  // the most keys within the window, before this poll
+    if (!st.keys.empty()) before = std::max<int64_t>(0, st.keys.front().second);
     const int64_t keys = *n.keys;
     const bool is_replica = n.role == Role::kReplica;
     if (is_replica && before && *before > 0 &&
@@ -90,10 +90,9 @@ void HistoryState::Update(const GroupSnapshot& g, SysTime now) {
                  {"keys_now", std::to_string(keys)}});
       st.keys.clear();  // a new baseline; the wipe is held in last_wipe_at
     }
+    while (!st.keys.empty() && st.keys.back().second <= keys) st.keys.pop_back();
     st.keys.emplace_back(now, keys);
-    int64_t max_keys = 0;
-    for (const auto& [t, k] : st.keys) max_keys = std::max(max_keys, k);
-    h.recent_max_keys = max_keys;
+    h.recent_max_keys = std::max<int64_t>(0, st.keys.front().second);
   }
 
   // Round trips and stalls of the primary, over the RTT window.

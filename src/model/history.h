@@ -85,7 +85,10 @@ class HistoryState {
   struct NodeTrack {
     std::string run_id;
     std::optional<int64_t> uptime;
-    std::deque<std::pair<SysTime, int64_t>> keys;  // (time, keys) within the wipe window
+    // (time, keys) within the wipe window, kept as a sliding maximum: each entry holds more
+    // keys than every later one, so the front is the window's maximum and an entry that a
+    // later, larger one outlives is dropped (a few entries instead of one per poll).
+    std::deque<std::pair<SysTime, int64_t>> keys;
   };
 
   HistoryOptions options_;

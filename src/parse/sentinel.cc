@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <type_traits>
 #include <utility>
 
 #include "parse/info.h"
@@ -37,88 +38,237 @@ Error ShapeError(std::string_view what, const Reply& reply) {
                                           redis::DebugString(reply, 120));
 }
 
-// ---- Typed field lookups.
+// ---- Instance tables, in one pass.
 
-// One entry of a SENTINEL table as views into the reply, sorted by key, the last of equal
-// keys kept (as ParseFieldArray's insert_or_assign does). Used by the table parsers,
-// which run for every group on every poll: a FieldMap copies every field of every entry.
-struct FieldView {
-  std::vector<std::pair<std::string_view, const std::string*>> fields;
+// The fields of SENTINEL MASTERS / REPLICAS / SENTINELS entries that are read. Each entry
+// is read in one pass over its pairs: every key is classified by FieldOf (a switch on its
+// length, then at most a few comparisons) and applied to the struct, so a field given
+// twice ends with its last value, as FieldMap's insert_or_assign does. No map, sort or copy
+// of the entry is made: these parsers run for every group on every poll.
+enum class Field {
+  kOther,
+  kName,
+  kIp,
+  kPort,
+  kRunid,
+  kFlags,
+  kLinkPendingCommands,
+  kLinkRefcount,
+  kLastPingSent,
+  kLastOkPingReply,
+  kLastPingReply,
+  kDownAfterMilliseconds,
+  kSDownTime,
+  kODownTime,
+  kFailoverState,
+  kInfoRefresh,
+  kRoleReported,
+  kRoleReportedTime,
+  kConfigEpoch,
+  kNumSlaves,
+  kNumOtherSentinels,
+  kQuorum,
+  kFailoverTimeout,
+  kParallelSyncs,
+  kMasterLinkDownTime,
+  kMasterLinkStatus,
+  kMasterHost,
+  kMasterPort,
+  kSlavePriority,
+  kReplicaPriority,
+  kSlaveReplOffset,
+  kReplicaReplOffset,
+  kReplicaAnnounced,
+  kLastHelloMessage,
+  kVotedLeader,
+  kVotedLeaderEpoch,
 };
 
-const std::string* Get(const FieldMap& f, std::string_view key) {
-  auto it = f.find(key);
-  return it == f.end() ? nullptr : &it->second;
+Field FieldOf(std::string_view k) {
+  switch (k.size()) {
+    case 2: if (k == "ip") return Field::kIp; break;
+    case 4:
+      if (k == "name") return Field::kName;
+      if (k == "port") return Field::kPort;
+      break;
+    case 5:
+      if (k == "flags") return Field::kFlags;
+      if (k == "runid") return Field::kRunid;
+      break;
+    case 6: if (k == "quorum") return Field::kQuorum; break;
+    case 10: if (k == "num-slaves") return Field::kNumSlaves; break;
+    case 11:
+      if (k == "s-down-time") return Field::kSDownTime;
+      if (k == "o-down-time") return Field::kODownTime;
+      if (k == "master-host") return Field::kMasterHost;
+      if (k == "master-port") return Field::kMasterPort;
+      break;
+    case 12:
+      if (k == "info-refresh") return Field::kInfoRefresh;
+      if (k == "config-epoch") return Field::kConfigEpoch;
+      if (k == "voted-leader") return Field::kVotedLeader;
+      break;
+    case 13:
+      if (k == "link-refcount") return Field::kLinkRefcount;
+      if (k == "role-reported") return Field::kRoleReported;
+      break;
+    case 14:
+      if (k == "last-ping-sent") return Field::kLastPingSent;
+      if (k == "failover-state") return Field::kFailoverState;
+      if (k == "parallel-syncs") return Field::kParallelSyncs;
+      if (k == "slave-priority") return Field::kSlavePriority;
+      break;
+    case 15: if (k == "last-ping-reply") return Field::kLastPingReply; break;
+    case 16:
+      if (k == "failover-timeout") return Field::kFailoverTimeout;
+      if (k == "replica-priority") return Field::kReplicaPriority;
+      break;
+    case 17:
+      if (k == "slave-repl-offset") return Field::kSlaveReplOffset;
+      if (k == "replica-announced") return Field::kReplicaAnnounced;
+      break;
+    case 18:
+      if (k == "last-ok-ping-reply") return Field::kLastOkPingReply;
+      if (k == "role-reported-time") return Field::kRoleReportedTime;
+      if (k == "master-link-status") return Field::kMasterLinkStatus;
+      if (k == "last-hello-message") return Field::kLastHelloMessage;
+      if (k == "voted-leader-epoch") return Field::kVotedLeaderEpoch;
+      break;
+    case 19:
+      if (k == "num-other-sentinels") return Field::kNumOtherSentinels;
+      if (k == "replica-repl-offset") return Field::kReplicaReplOffset;
+      break;
+    case 21:
+      if (k == "link-pending-commands") return Field::kLinkPendingCommands;
+      if (k == "master-link-down-time") return Field::kMasterLinkDownTime;
+      break;
+    case 23: if (k == "down-after-milliseconds") return Field::kDownAfterMilliseconds; break;
+    default: break;
+  }
+  return Field::kOther;
 }
 
-const std::string* Get(const FieldView& f, std::string_view key) {
-  auto it = std::lower_bound(f.fields.begin(), f.fields.end(), key,
-                             [](const auto& e, std::string_view k) { return e.first < k; });
-  return it != f.fields.end() && it->first == key ? it->second : nullptr;
+// One entry being read. Fields whose value depends on others (the flags, the priority and
+// offset that have two names) are resolved in Finish, once every pair has been seen.
+template <typename T>
+class EntryReader {
+ public:
+  void Apply(std::string_view key, const std::string& value) {
+    const Field f = FieldOf(key);
+    if (ApplyInstance(f, value)) return;
+    if constexpr (std::is_base_of_v<SentinelDataNode, T>) {
+      if (ApplyDataNode(f, value)) return;
+    }
+    if constexpr (std::is_same_v<T, SentinelPrimary>) ApplyPrimary(f, value);
+    if constexpr (std::is_same_v<T, SentinelReplica>) ApplyReplica(f, value);
+    if constexpr (std::is_same_v<T, SentinelPeer>) ApplyPeer(f, value);
+  }
+
+  T Finish() && {
+    out_.flags = ParseSentinelFlags(out_.flags_text);
+    if constexpr (std::is_same_v<T, SentinelReplica>) {
+      out_.slave_priority = slave_priority_ ? slave_priority_ : replica_priority_;
+      out_.slave_repl_offset = slave_repl_offset_ ? slave_repl_offset_ : replica_repl_offset_;
+    }
+    return std::move(out_);
+  }
+
+ private:
+  bool ApplyInstance(Field f, const std::string& v) {
+    switch (f) {
+      case Field::kName: out_.name = v; return true;
+      case Field::kIp: out_.ip = v; return true;
+      case Field::kPort: out_.port = ParsePort(v); return true;
+      case Field::kRunid: out_.runid = v; return true;
+      case Field::kFlags: out_.flags_text = v; return true;
+      case Field::kLinkPendingCommands: out_.link_pending_commands = ParseInt64(v); return true;
+      case Field::kLinkRefcount: out_.link_refcount = ParseInt64(v); return true;
+      case Field::kLastPingSent: out_.last_ping_sent_ms = ParseInt64(v); return true;
+      case Field::kLastOkPingReply: out_.last_ok_ping_reply_ms = ParseInt64(v); return true;
+      case Field::kLastPingReply: out_.last_ping_reply_ms = ParseInt64(v); return true;
+      case Field::kDownAfterMilliseconds: out_.down_after_ms = ParseInt64(v); return true;
+      case Field::kSDownTime: out_.s_down_time_ms = ParseInt64(v); return true;
+      case Field::kODownTime: out_.o_down_time_ms = ParseInt64(v); return true;
+      case Field::kFailoverState: out_.failover_state = v; return true;
+      default: return false;
+    }
+  }
+  bool ApplyDataNode(Field f, const std::string& v) {
+    switch (f) {
+      case Field::kInfoRefresh: out_.info_refresh_ms = ParseInt64(v); return true;
+      case Field::kRoleReported: out_.role_reported = v; return true;
+      case Field::kRoleReportedTime: out_.role_reported_time_ms = ParseInt64(v); return true;
+      default: return false;
+    }
+  }
+  void ApplyPrimary(Field f, const std::string& v) {
+    switch (f) {
+      case Field::kConfigEpoch: out_.config_epoch = ParseInt64(v); break;
+      case Field::kNumSlaves: out_.num_slaves = ParseInt64(v); break;
+      case Field::kNumOtherSentinels: out_.num_other_sentinels = ParseInt64(v); break;
+      case Field::kQuorum: out_.quorum = ParseInt64(v); break;
+      case Field::kFailoverTimeout: out_.failover_timeout_ms = ParseInt64(v); break;
+      case Field::kParallelSyncs: out_.parallel_syncs = ParseInt64(v); break;
+      default: break;
+    }
+  }
+  void ApplyReplica(Field f, const std::string& v) {
+    switch (f) {
+      case Field::kMasterLinkDownTime: out_.master_link_down_time_ms = ParseInt64(v); break;
+      case Field::kMasterLinkStatus:
+        if (v == "ok") {
+          out_.master_link_ok = true;
+        } else if (v == "err") {
+          out_.master_link_ok = false;
+        } else {
+          out_.master_link_ok.reset();
+        }
+        break;
+      case Field::kMasterHost: out_.master_host = v; break;
+      case Field::kMasterPort: out_.master_port = ParsePort(v); break;
+      case Field::kSlavePriority: slave_priority_ = ParseInt64(v); break;
+      case Field::kReplicaPriority: replica_priority_ = ParseInt64(v); break;
+      case Field::kSlaveReplOffset: slave_repl_offset_ = ParseInt64(v); break;
+      case Field::kReplicaReplOffset: replica_repl_offset_ = ParseInt64(v); break;
+      case Field::kReplicaAnnounced:
+        if (std::optional<int64_t> a = ParseInt64(v)) {
+          out_.replica_announced = *a != 0;
+        } else {
+          out_.replica_announced.reset();
+        }
+        break;
+      default: break;
+    }
+  }
+  void ApplyPeer(Field f, const std::string& v) {
+    switch (f) {
+      case Field::kLastHelloMessage: out_.last_hello_message_ms = ParseInt64(v); break;
+      case Field::kVotedLeader: out_.voted_leader = v; break;
+      case Field::kVotedLeaderEpoch: out_.voted_leader_epoch = ParseInt64(v); break;
+      default: break;
+    }
+  }
+
+  T out_;
+  // SentinelReplica only: the names Redis used before and after 5.0.
+  std::optional<int64_t> slave_priority_, replica_priority_;
+  std::optional<int64_t> slave_repl_offset_, replica_repl_offset_;
+};
+
+template <typename T>
+T FromFieldMap(const FieldMap& fields) {
+  EntryReader<T> reader;
+  for (const auto& [k, v] : fields) reader.Apply(k, v);
+  return std::move(reader).Finish();
 }
 
-template <typename M>
-std::string GetStr(const M& f, std::string_view key) {
-  const std::string* v = Get(f, key);
-  return v == nullptr ? std::string() : *v;
-}
-
-template <typename M>
-std::optional<std::string> GetOptStr(const M& f, std::string_view key) {
-  const std::string* v = Get(f, key);
-  if (v == nullptr) return std::nullopt;
-  return *v;
-}
-
-template <typename M>
-std::optional<int64_t> GetInt(const M& f, std::string_view key) {
-  const std::string* v = Get(f, key);
-  if (v == nullptr) return std::nullopt;
-  return ParseInt64(*v);
-}
-
-template <typename M>
-std::optional<int> GetPort(const M& f, std::string_view key) {
-  const std::string* v = Get(f, key);
-  if (v == nullptr) return std::nullopt;
-  return ParsePort(*v);
-}
-
-template <typename M>
-void FillInstance(const M& f, SentinelInstance& out) {
-  out.name = GetStr(f, "name");
-  out.ip = GetStr(f, "ip");
-  out.port = GetPort(f, "port");
-  out.runid = GetStr(f, "runid");
-  out.flags_text = GetStr(f, "flags");
-  out.flags = ParseSentinelFlags(out.flags_text);
-  out.link_pending_commands = GetInt(f, "link-pending-commands");
-  out.link_refcount = GetInt(f, "link-refcount");
-  out.last_ping_sent_ms = GetInt(f, "last-ping-sent");
-  out.last_ok_ping_reply_ms = GetInt(f, "last-ok-ping-reply");
-  out.last_ping_reply_ms = GetInt(f, "last-ping-reply");
-  out.down_after_ms = GetInt(f, "down-after-milliseconds");
-  out.s_down_time_ms = GetInt(f, "s-down-time");
-  out.o_down_time_ms = GetInt(f, "o-down-time");
-  out.failover_state = GetOptStr(f, "failover-state");
-}
-
-template <typename M>
-void FillDataNode(const M& f, SentinelDataNode& out) {
-  FillInstance(f, out);
-  out.info_refresh_ms = GetInt(f, "info-refresh");
-  out.role_reported = GetOptStr(f, "role-reported");
-  out.role_reported_time_ms = GetInt(f, "role-reported-time");
-}
-
-// ParseFieldArrays + parse_one on each entry, through FieldViews (same checks and errors).
-template <typename T, typename ParseOne>
-Result<std::vector<T>> ParseTable(const Reply& reply, ParseOne parse_one) {
+// ParseFieldArrays + FromFieldMap on each entry, without the maps (same checks and errors).
+template <typename T>
+Result<std::vector<T>> ParseTable(const Reply& reply) {
   if (reply.is_error()) return ErrorFromReply(reply);
   if (!reply.is_array()) return ShapeError("expected an array of tables", reply);
   std::vector<T> out;
   out.reserve(reply.elements.size());
-  FieldView view;
   for (size_t i = 0; i < reply.elements.size(); ++i) {
     const Reply& e = reply.elements[i];
     std::optional<Error> bad;
@@ -129,7 +279,7 @@ Result<std::vector<T>> ParseTable(const Reply& reply, ParseOne parse_one) {
     } else if (e.elements.size() % 2 != 0) {
       bad = ShapeError("field/value array of odd length", e);
     }
-    view.fields.clear();
+    EntryReader<T> reader;
     for (size_t k = 0; !bad && k < e.elements.size(); k += 2) {
       const Reply& key = e.elements[k];
       const Reply& value = e.elements[k + 1];
@@ -137,22 +287,12 @@ Result<std::vector<T>> ParseTable(const Reply& reply, ParseOne parse_one) {
         bad = ShapeError("field/value array with a non-string element", e);
         break;
       }
-      view.fields.emplace_back(key.str, &value.str);
+      reader.Apply(key.str, value.str);
     }
     if (bad) {
       return MakeError(bad->kind, "entry " + std::to_string(i) + ": " + bad->message);
     }
-    std::stable_sort(view.fields.begin(), view.fields.end(),
-                     [](const auto& a, const auto& b) { return a.first < b.first; });
-    size_t w = 0;
-    for (size_t r = 0; r < view.fields.size(); ++r) {
-      if (r + 1 < view.fields.size() && view.fields[r + 1].first == view.fields[r].first) {
-        continue;
-      }
-      view.fields[w++] = view.fields[r];
-    }
-    view.fields.resize(w);
-    out.push_back(parse_one(view));
+    out.push_back(std::move(reader).Finish());
   }
   return out;
 }
@@ -379,65 +519,15 @@ SentinelFlags ParseSentinelFlags(std::string_view flags) {
   return out;
 }
 
-namespace {
-template <typename M>
-SentinelPrimary PrimaryFrom(const M& f) {
-  SentinelPrimary p;
-  FillDataNode(f, p);
-  p.config_epoch = GetInt(f, "config-epoch");
-  p.num_slaves = GetInt(f, "num-slaves");
-  p.num_other_sentinels = GetInt(f, "num-other-sentinels");
-  p.quorum = GetInt(f, "quorum");
-  p.failover_timeout_ms = GetInt(f, "failover-timeout");
-  p.parallel_syncs = GetInt(f, "parallel-syncs");
-  return p;
+SentinelPrimary ParseSentinelPrimary(const FieldMap& f) {
+  return FromFieldMap<SentinelPrimary>(f);
 }
-}  // namespace
 
-SentinelPrimary ParseSentinelPrimary(const FieldMap& f) { return PrimaryFrom(f); }
-
-namespace {
-template <typename M>
-SentinelReplica ReplicaFrom(const M& f) {
-  SentinelReplica r;
-  FillDataNode(f, r);
-  r.master_link_down_time_ms = GetInt(f, "master-link-down-time");
-  if (const std::string* s = Get(f, "master-link-status")) {
-    if (*s == "ok") {
-      r.master_link_ok = true;
-    } else if (*s == "err") {
-      r.master_link_ok = false;
-    }
-  }
-  r.master_host = GetOptStr(f, "master-host");
-  r.master_port = GetPort(f, "master-port");
-  r.slave_priority = GetInt(f, "slave-priority");
-  if (!r.slave_priority) r.slave_priority = GetInt(f, "replica-priority");
-  r.slave_repl_offset = GetInt(f, "slave-repl-offset");
-  if (!r.slave_repl_offset)
-    r.slave_repl_offset = GetInt(f, "replica-repl-offset");
-  if (std::optional<int64_t> a = GetInt(f, "replica-announced")) {
-    r.replica_announced = *a != 0;
-  }
-  return r;
+SentinelReplica ParseSentinelReplica(const FieldMap& f) {
+  return FromFieldMap<SentinelReplica>(f);
 }
-}  // namespace
 
-SentinelReplica ParseSentinelReplica(const FieldMap& f) { return ReplicaFrom(f); }
-
-namespace {
-template <typename M>
-SentinelPeer PeerFrom(const M& f) {
-  SentinelPeer s;
-  FillInstance(f, s);
-  s.last_hello_message_ms = GetInt(f, "last-hello-message");
-  s.voted_leader = GetOptStr(f, "voted-leader");
-  s.voted_leader_epoch = GetInt(f, "voted-leader-epoch");
-  return s;
-}
-}  // namespace
-
-SentinelPeer ParseSentinelPeer(const FieldMap& f) { return PeerFrom(f); }
+SentinelPeer ParseSentinelPeer(const FieldMap& f) { return FromFieldMap<SentinelPeer>(f); }
 
 Result<SentinelPrimary> ParseSentinelPrimaryReply(const Reply& reply) {
   Result<FieldMap> f = ParseFieldArray(reply);
@@ -447,15 +537,15 @@ Result<SentinelPrimary> ParseSentinelPrimaryReply(const Reply& reply) {
 
 Result<std::vector<SentinelPrimary>> ParseSentinelPrimaries(
     const Reply& reply) {
-  return ParseTable<SentinelPrimary>(reply, [](const FieldView& f) { return PrimaryFrom(f); });
+  return ParseTable<SentinelPrimary>(reply);
 }
 
 Result<std::vector<SentinelReplica>> ParseSentinelReplicas(const Reply& reply) {
-  return ParseTable<SentinelReplica>(reply, [](const FieldView& f) { return ReplicaFrom(f); });
+  return ParseTable<SentinelReplica>(reply);
 }
 
 Result<std::vector<SentinelPeer>> ParseSentinelPeers(const Reply& reply) {
-  return ParseTable<SentinelPeer>(reply, [](const FieldView& f) { return PeerFrom(f); });
+  return ParseTable<SentinelPeer>(reply);
 }
 
 CkquorumResult ParseCkquorum(const Reply& reply) {

@@ -69,6 +69,8 @@ struct SentinelFlags {
   bool master_reboot = false;
   bool coordinated_failover = false;  // Valkey 9
   std::vector<std::string> unknown;   // anything else, in order
+
+  bool operator==(const SentinelFlags&) const = default;
 };
 
 SentinelFlags ParseSentinelFlags(std::string_view flags);
@@ -94,6 +96,8 @@ struct SentinelInstance {
   // Only during a failover: wait_start select_slave send_slaveof_noone
   // wait_promotion reconf_slaves update_config.
   std::optional<std::string> failover_state;
+
+  bool operator==(const SentinelInstance&) const = default;
 };
 
 // Data nodes (primaries and replicas) also report what their INFO said.
@@ -101,6 +105,8 @@ struct SentinelDataNode : SentinelInstance {
   std::optional<int64_t> info_refresh_ms;
   std::optional<std::string> role_reported;  // master | slave
   std::optional<int64_t> role_reported_time_ms;
+
+  bool operator==(const SentinelDataNode&) const = default;
 };
 
 struct SentinelPrimary : SentinelDataNode {
@@ -111,6 +117,8 @@ struct SentinelPrimary : SentinelDataNode {
   std::optional<int64_t> quorum;
   std::optional<int64_t> failover_timeout_ms;
   std::optional<int64_t> parallel_syncs;
+
+  bool operator==(const SentinelPrimary&) const = default;
 };
 
 struct SentinelReplica : SentinelDataNode {
@@ -121,12 +129,16 @@ struct SentinelReplica : SentinelDataNode {
   std::optional<int64_t> slave_priority;  // also replica-priority
   std::optional<int64_t> slave_repl_offset;
   std::optional<bool> replica_announced;
+
+  bool operator==(const SentinelReplica&) const = default;
 };
 
 struct SentinelPeer : SentinelInstance {
   std::optional<int64_t> last_hello_message_ms;
   std::optional<std::string> voted_leader;  // run id, or "?" for none
   std::optional<int64_t> voted_leader_epoch;
+
+  bool operator==(const SentinelPeer&) const = default;
 };
 
 SentinelPrimary ParseSentinelPrimary(const FieldMap& fields);

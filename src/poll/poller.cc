@@ -25,10 +25,12 @@ constexpr std::chrono::milliseconds kMaxTriggeredGap{500};
 // CONFIG GET is refreshed this often (and whenever a node restarts or reconnects).
 constexpr std::chrono::seconds kConfigRefresh{30};
 
-std::vector<std::vector<std::string>> SentinelGroupCommands(const std::string& group) {
-  return {{"SENTINEL", "CKQUORUM", group},
-          {"SENTINEL", "REPLICAS", group},
-          {"SENTINEL", "SENTINELS", group}};
+// The per-group details asked of a Sentinel, appended to `commands`.
+void AddSentinelGroupCommands(const std::string& group,
+                              std::vector<std::vector<std::string>>& commands) {
+  commands.push_back({"SENTINEL", "CKQUORUM", group});
+  commands.push_back({"SENTINEL", "REPLICAS", group});
+  commands.push_back({"SENTINEL", "SENTINELS", group});
 }
 
 }  // namespace
@@ -358,7 +360,7 @@ model::SnapshotPtr Poller::Cycle(const std::set<std::string>* only) {
         if (!in_scope(g) || !config_.WatchesGroup(g)) continue;
         p.groups.push_back(g);
         r.commands.push_back({"SENTINEL", "MASTER", g});
-        for (auto& c : SentinelGroupCommands(g)) r.commands.push_back(std::move(c));
+        AddSentinelGroupCommands(g, r.commands);
       }
       if (r.commands.empty()) continue;
       requests.push_back(std::move(r));
@@ -372,12 +374,13 @@ model::SnapshotPtr Poller::Cycle(const std::set<std::string>* only) {
       if (!cs.sentinels.count(addr)) {
         Plan p{Plan::kSentinel, addr, {}, true, false};
         redis::Request r{rec.endpoint, config_.SentinelCredentials(cred_group), {}};
+        r.commands.reserve(2 + 3 * rec.groups.size());
         r.commands.push_back({"INFO"});
         r.commands.push_back({"SENTINEL", "MASTERS"});
         for (const auto& g : rec.groups) {
           if (!config_.WatchesGroup(g)) continue;
           p.groups.push_back(g);
-          for (auto& c : SentinelGroupCommands(g)) r.commands.push_back(std::move(c));
+          AddSentinelGroupCommands(g, r.commands);
         }
         requests.push_back(std::move(r));
         plans.push_back(std::move(p));
@@ -387,7 +390,7 @@ model::SnapshotPtr Poller::Cycle(const std::set<std::string>* only) {
         for (const auto& [g, view] : cs.views[addr]) {
           if (!config_.WatchesGroup(g) || cs.details_done[addr].count(g)) continue;
           p.groups.push_back(g);
-          for (auto& c : SentinelGroupCommands(g)) r.commands.push_back(std::move(c));
+          AddSentinelGroupCommands(g, r.commands);
         }
         if (r.commands.empty()) continue;
         requests.push_back(std::move(r));

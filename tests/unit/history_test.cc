@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <vector>
+
 #include "model/snapshot.h"
 
 namespace redis_ha::model {
@@ -87,6 +90,25 @@ TEST(HistoryTest, AWipeAfterARestartedPrimaryIsCountedOnce) {
   EXPECT_EQ(r->keys_before_wipe, 2000);
   h.Update(Group(0, 0, "b", 8), kT0 + 9s);
   EXPECT_EQ(h.Summary().Node(kR)->wipes, 1u);
+}
+
+TEST(HistoryTest, RecentMaxKeysIsTheMostWithinTheWipeWindow) {
+  // The window is kept as a sliding maximum; check it against a brute-force maximum over
+  // a sequence that rises, falls, repeats values and outlives its peaks.
+  HistoryState h;
+  const std::vector<int64_t> keys = {5, 9, 9, 3, 7, 2, 8, 8, 1, 0, 6, 4, 10, 2, 2, 3};
+  const auto step = 100s;  // 6 polls per 10-minute window
+  std::vector<std::pair<SysTime, int64_t>> seen;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    const SysTime now = kT0 + step * static_cast<int>(i);
+    h.Update(Group(10, keys[i], "a", 5000 + 100 * static_cast<int64_t>(i)), now);
+    seen.emplace_back(now, keys[i]);
+    int64_t want = 0;
+    for (const auto& [t, k] : seen) {
+      if (t >= now - 10min) want = std::max(want, k);
+    }
+    ASSERT_EQ(h.Summary().Node(kR)->recent_max_keys, want) << "poll " << i;
+  }
 }
 
 TEST(HistoryTest, AFlushWithoutARestartIsNotAWipe) {

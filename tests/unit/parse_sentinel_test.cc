@@ -483,6 +483,41 @@ TEST(SentinelReplicaTest, HandBuiltVariants) {
   EXPECT_EQ(none.replica_announced, std::nullopt);
 }
 
+TEST(SentinelTablesTest, OnePassAgreesWithTheFieldMapOnDuplicatesAndBadValues) {
+  // The table parsers read each entry in one pass; a field given twice ends with its last
+  // value, a bad last value included, exactly as through ParseFieldArray's map.
+  Reply entry = Reply::StringArray(
+      {"name", "a", "port", "1", "port", "x", "quorum", "2", "quorum", "3", "flags", "master",
+       "flags", "s_down,master,odd", "master-link-status", "ok", "master-link-status", "err",
+       "replica-priority", "9", "slave-priority", "bad", "slave-repl-offset", "5",
+       "replica-repl-offset", "6", "replica-announced", "1", "replica-announced", "",
+       "voted-leader", "?", "voted-leader-epoch", "4", "failover-state", "wait_start",
+       "role-reported", "master", "unknown-field", "z", "name", "b"});
+  Reply table = Reply::Array({entry, Reply::StringArray({"name", "c"})});
+  Result<std::vector<FieldMap>> maps = ParseFieldArrays(table);
+  ASSERT_TRUE(maps.ok());
+  auto primaries = ParseSentinelPrimaries(table);
+  auto replicas = ParseSentinelReplicas(table);
+  auto peers = ParseSentinelPeers(table);
+  ASSERT_TRUE(primaries.ok() && replicas.ok() && peers.ok());
+  for (size_t i = 0; i < maps->size(); ++i) {
+    EXPECT_EQ((*primaries)[i], ParseSentinelPrimary((*maps)[i])) << i;
+    EXPECT_EQ((*replicas)[i], ParseSentinelReplica((*maps)[i])) << i;
+    EXPECT_EQ((*peers)[i], ParseSentinelPeer((*maps)[i])) << i;
+  }
+  const SentinelReplica& r = (*replicas)[0];
+  EXPECT_EQ(r.name, "b");
+  EXPECT_EQ(r.port, std::nullopt);  // "x" came last
+  EXPECT_TRUE(r.flags.s_down);
+  EXPECT_EQ(r.flags.unknown, std::vector<std::string>{"odd"});
+  EXPECT_EQ(r.master_link_ok, false);
+  EXPECT_EQ(r.slave_priority, 9);  // slave-priority did not parse: replica-priority counts
+  EXPECT_EQ(r.slave_repl_offset, 5);
+  EXPECT_EQ(r.replica_announced, std::nullopt);
+  EXPECT_EQ((*primaries)[0].quorum, 3);
+  EXPECT_EQ((*peers)[0].voted_leader_epoch, 4);
+}
+
 // ---------------------------------------------------------------- peers
 
 TEST(SentinelPeerTest, PeerUp) {
