@@ -43,7 +43,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   // The string overloads agree with the InfoMap ones.
   FUZZ_CHECK(parse::ParseDataNodeInfo(text).replicas.size() == d.replicas.size());
-  FUZZ_CHECK(parse::ParseSentinelInfo(text).groups.size() == s.groups.size());
+  const parse::SentinelInfo sv = parse::ParseSentinelInfo(text);
+  FUZZ_CHECK(sv.groups.size() == s.groups.size());
+  for (size_t i = 0; i < s.groups.size(); ++i) {
+    FUZZ_CHECK(sv.groups[i].index == s.groups[i].index && sv.groups[i].name == s.groups[i].name &&
+               sv.groups[i].status == s.groups[i].status &&
+               sv.groups[i].address == s.groups[i].address);
+  }
+  FUZZ_CHECK(sv.run_id == s.run_id && sv.tilt == s.tilt && sv.version == s.version &&
+             sv.sentinel_masters == s.sentinel_masters);
 
   for (const redis::Reply& r :
        {redis::Reply::String(std::string(text)), redis::Reply::Status(std::string(text))}) {

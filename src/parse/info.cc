@@ -573,12 +573,11 @@ std::optional<SentinelInfoGroup> ParseSentinelInfoGroup(
   return g;
 }
 
-SentinelInfo ParseSentinelInfo(std::string_view info_text) {
-  return ParseSentinelInfo(ParseInfo(info_text));
-}
+namespace {
 
-SentinelInfo ParseSentinelInfo(const InfoMap& info) {
-  Fields f(info);
+template <typename Map>
+SentinelInfo BuildSentinelInfo(const Map& info) {
+  FieldsT<Map> f(info);
   SentinelInfo s;
   ServerFields server = ParseServerFields(f);
   s.server_kind = server.kind;
@@ -610,5 +609,14 @@ SentinelInfo ParseSentinelInfo(const InfoMap& info) {
             });
   return s;
 }
+
+}  // namespace
+
+// As views, not a map: a Sentinel's INFO has a line per group (100 groups, 100 lines).
+SentinelInfo ParseSentinelInfo(std::string_view info_text) {
+  return BuildSentinelInfo(ViewInfoIf(info_text, [](std::string_view) { return true; }));
+}
+
+SentinelInfo ParseSentinelInfo(const InfoMap& info) { return BuildSentinelInfo(info); }
 
 }  // namespace redis_ha::parse
