@@ -89,7 +89,7 @@ Result<std::map<std::string, model::SentinelView>> ObserveMasters(const redis::R
   std::map<std::string, model::SentinelView> views;
   for (const auto& p : *parsed) {
     if (p.name.empty()) continue;
-    views[p.name] = ViewFrom(p, sentinel, config);
+    views.insert_or_assign(p.name, ViewFrom(p, sentinel, config));
   }
   return views;
 }
@@ -123,12 +123,13 @@ Status ObserveReplicas(const redis::Reply& reply, const Config& config,
   auto parsed = parse::ParseSentinelReplicas(reply);
   if (!parsed) return parsed.error();
   view.replicas.clear();
-  for (const auto& r : *parsed) {
+  view.replicas.reserve(parsed->size());
+  for (auto& r : *parsed) {
     model::SentinelReplicaEntry e;
     e.announced = Announced(r.ip, r.port);
     if (e.announced.empty()) continue;
     e.address = Dialled(config, e.announced);
-    e.run_id = r.runid;
+    e.run_id = std::move(r.runid);
     e.s_down = r.flags.s_down;
     e.o_down = r.flags.o_down;
     e.disconnected = r.flags.disconnected;
@@ -148,12 +149,13 @@ Status ObservePeers(const redis::Reply& reply, const Config& config, model::Sent
   auto parsed = parse::ParseSentinelPeers(reply);
   if (!parsed) return parsed.error();
   view.peers.clear();
-  for (const auto& p : *parsed) {
+  view.peers.reserve(parsed->size());
+  for (auto& p : *parsed) {
     model::SentinelPeerEntry e;
     e.announced = Announced(p.ip, p.port);
     if (e.announced.empty()) continue;
     e.address = Dialled(config, e.announced);
-    e.run_id = p.runid;
+    e.run_id = std::move(p.runid);
     e.s_down = p.flags.s_down;
     e.o_down = p.flags.o_down;
     e.disconnected = p.flags.disconnected;

@@ -597,7 +597,8 @@ model::SnapshotPtr Poller::Cycle(const std::set<std::string>* only) {
       if (vit != cs.views.end()) {
         auto it = vit->second.find(gname);
         if (it != vit->second.end()) {
-          model::SentinelView v = it->second;
+          // Each (Sentinel, group) view belongs to this group alone: moved, not copied.
+          model::SentinelView v = std::move(it->second);
           v.reachable = true;
           v.monitors = true;
           g.views.push_back(std::move(v));
