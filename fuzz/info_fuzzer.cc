@@ -42,7 +42,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(s.groups[i - 1].index <= s.groups[i].index);
   }
   // The string overloads agree with the InfoMap ones.
-  FUZZ_CHECK(parse::ParseDataNodeInfo(text).replicas.size() == d.replicas.size());
+  FUZZ_CHECK(parse::ParseDataNodeInfo(text) == d);
   const parse::SentinelInfo sv = parse::ParseSentinelInfo(text);
   FUZZ_CHECK(sv.groups.size() == s.groups.size());
   for (size_t i = 0; i < s.groups.size(); ++i) {

@@ -7,7 +7,7 @@ set -euo pipefail
 build_pkgs=(cmake make g++ pkg-config prometheus-cpp-dev libhiredis-dev libyaml-cpp-dev
             libgtest-dev libgmock-dev libssl-dev libcrypt-dev)
 run_pkgs=(redis-server redis-sentinel redis-tools curl)
-bench_pkgs=(prometheus-redis-exporter gnuplot-nox)
+bench_pkgs=(prometheus-redis-exporter gnuplot-nox valgrind)
 test_pkgs=(prometheus dpkg-dev file python3-yaml prometheus-alertmanager chromium shellcheck
            clang libclang-rt-14-dev)
 

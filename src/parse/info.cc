@@ -7,6 +7,7 @@
 #include <iterator>
 #include <limits>
 #include <system_error>
+#include <type_traits>
 
 namespace redis_ha::parse {
 namespace {
@@ -73,6 +74,143 @@ int64_t SaturatingAdd(int64_t a, int64_t b) {
   return a + b;
 }
 
+// Every key ParseDataNodeInfo(const InfoMap&) reads, sorted (plus slaveN, replicaN and
+// dbN lines). A full INFO has ~150 fields; building the map of all of them was half of a
+// poll cycle's CPU at 300 data nodes.
+constexpr std::string_view kDataNodeKeys[] = {
+    "aof_enabled",
+    "aof_rewrite_in_progress",
+    "async_loading",
+    "connected_slaves",
+    "instantaneous_ops_per_sec",
+    "loading",
+    "loading_eta_seconds",
+    "loading_loaded_perc",
+    "master_failover_state",
+    "master_host",
+    "master_last_io_seconds_ago",
+    "master_link_down_since_seconds",
+    "master_link_status",
+    "master_port",
+    "master_repl_offset",
+    "master_replid",
+    "master_replid2",
+    "master_sync_in_progress",
+    "master_sync_last_io_seconds_ago",
+    "master_sync_left_bytes",
+    "master_sync_perc",
+    "master_sync_read_bytes",
+    "master_sync_total_bytes",
+    "maxmemory",
+    "min_slaves_good_slaves",
+    "rdb_bgsave_in_progress",
+    "rdb_changes_since_last_save",
+    "rdb_last_bgsave_status",
+    "rdb_last_save_time",
+    "redis_mode",
+    "redis_version",
+    "repl_backlog_active",
+    "repl_backlog_first_byte_offset",
+    "repl_backlog_histlen",
+    "repl_backlog_size",
+    "replica_announced",
+    "replica_priority",
+    "replica_read_only",
+    "role",
+    "run_id",
+    "second_repl_offset",
+    "server_mode",
+    "server_name",
+    "slave_priority",
+    "slave_read_only",
+    "slave_read_repl_offset",
+    "slave_repl_offset",
+    "sync_full",
+    "sync_partial_err",
+    "sync_partial_ok",
+    "tcp_port",
+    "total_commands_processed",
+    "uptime_in_seconds",
+    "used_memory",
+    "valkey_version",
+};
+
+static_assert(std::is_sorted(std::begin(kDataNodeKeys), std::end(kDataNodeKeys)));
+
+// For each first letter, a bit per key length that some key of kDataNodeKeys has: most of
+// the ~150 lines of an INFO fail this test and are dropped without a lookup.
+constexpr std::array<uint64_t, 26> kDataNodeKeyLengths = [] {
+  std::array<uint64_t, 26> masks{};
+  for (std::string_view k : kDataNodeKeys) masks[k.front() - 'a'] |= uint64_t{1} << k.size();
+  return masks;
+}();
+
+constexpr size_t kDataNodeKeyCount = std::size(kDataNodeKeys);
+constexpr size_t kNoKey = kDataNodeKeyCount;  // not one of kDataNodeKeys
+
+constexpr size_t DataNodeKeyIndex(std::string_view key) {
+  const auto* it = std::lower_bound(std::begin(kDataNodeKeys), std::end(kDataNodeKeys), key);
+  return it != std::end(kDataNodeKeys) && *it == key
+             ? static_cast<size_t>(it - std::begin(kDataNodeKeys))
+             : kNoKey;
+}
+
+// A field name as written in the source (f.Int("used_memory")), with its place in
+// kDataNodeKeys found by the compiler: a DataNodeView answers it with one array read.
+struct Key {
+  consteval Key(const char* literal) : name(literal), index(DataNodeKeyIndex(literal)) {}
+  std::string_view name;
+  size_t index;
+};
+
+// The keys of kDataNodeKeys in an open-addressing table (FNV-1a, linear probing) built at
+// compile time: an INFO line's key is found with one hash and, usually, one comparison.
+constexpr uint32_t KeyHash(std::string_view key) {
+  uint32_t h = 2166136261u;
+  for (char c : key) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 16777619u;
+  }
+  return h;
+}
+constexpr size_t kKeySlots = 256;
+static_assert(kDataNodeKeyCount < kKeySlots / 2 && kDataNodeKeyCount < 255);
+constexpr std::array<uint8_t, kKeySlots> kKeyTable = [] {
+  std::array<uint8_t, kKeySlots> t{};
+  for (size_t i = 0; i < kDataNodeKeyCount; ++i) {
+    size_t slot = KeyHash(kDataNodeKeys[i]) % kKeySlots;
+    while (t[slot] != 0) slot = (slot + 1) % kKeySlots;
+    t[slot] = static_cast<uint8_t>(i + 1);
+  }
+  return t;
+}();
+
+// The index in kDataNodeKeys of an INFO line's key, or kNoKey. Most of the ~150 lines of
+// an INFO fail the letter-and-length test and are dropped without hashing.
+size_t FindDataNodeKey(std::string_view key) {
+  const char first = key.front();
+  if (first < 'a' || first > 'z' || key.size() >= 64 ||
+      (kDataNodeKeyLengths[first - 'a'] >> key.size() & 1) == 0) {
+    return kNoKey;
+  }
+  for (size_t slot = KeyHash(key) % kKeySlots; kKeyTable[slot] != 0;
+       slot = (slot + 1) % kKeySlots) {
+    const size_t i = kKeyTable[slot] - 1;
+    if (kDataNodeKeys[i] == key) return i;
+  }
+  return kNoKey;
+}
+
+// slaveN, replicaN (a connected replica) and dbN (a keyspace line).
+bool IsIndexedDataNodeKey(std::string_view key) {
+  switch (key.front()) {
+    case 's': return IndexSuffix(key, "slave").has_value();
+    case 'r': return IndexSuffix(key, "replica").has_value();
+    case 'd': return IndexSuffix(key, "db").has_value();
+    default: return false;
+  }
+}
+
 // The lines of one INFO text as views into it, sorted by key, one per key (the last
 // wins, as in InfoMap): what ParseDataNodeInfo(text) reads, without a map or a copy.
 struct InfoView {
@@ -90,35 +228,59 @@ struct InfoView {
   }
 };
 
-// Typed lookups on an InfoMap (or an InfoView).
+// What ParseDataNodeInfo(text) reads of an INFO text, as views into it: the value of each of
+// kDataNodeKeys by its index (the last line wins, as in InfoMap), the slaveN, replicaN and
+// dbN lines sorted by key, one per key, and the section names. No map, sort of every line
+// or copy: this runs for every data node on every poll.
+struct DataNodeView {
+  std::array<std::optional<std::string_view>, kDataNodeKeyCount> values{};
+  std::vector<std::pair<std::string_view, std::string_view>> fields;  // indexed keys only
+  std::vector<std::string_view> sections;
+
+  const std::string_view* Find(const Key& key) const {
+    if (key.index != kNoKey) {
+      const std::optional<std::string_view>& v = values[key.index];
+      return v ? &*v : nullptr;
+    }
+    auto it = std::lower_bound(fields.begin(), fields.end(), key.name,
+                               [](const auto& f, std::string_view k) { return f.first < k; });
+    return it != fields.end() && it->first == key.name ? &it->second : nullptr;
+  }
+  bool HasSection(std::string_view name) const {
+    return std::any_of(sections.begin(), sections.end(),
+                       [&](std::string_view s) { return EqualsIgnoreCase(s, name); });
+  }
+};
+
+// Typed lookups on an InfoMap, an InfoView or a DataNodeView.
 template <typename Map>
 class FieldsT {
  public:
   explicit FieldsT(const Map& info) : info_(info) {}
 
-  std::optional<std::string> Str(std::string_view key) const {
-    const auto* v = info_.Find(key);
+  std::optional<std::string> Str(const Key& key) const {
+    const auto* v = Lookup(key);
     if (v == nullptr) return std::nullopt;
     return std::string(*v);
   }
-  std::optional<int64_t> Int(std::string_view key) const {
-    const auto* v = info_.Find(key);
+  std::optional<int64_t> Int(const Key& key) const {
+    const auto* v = Lookup(key);
     if (v == nullptr) return std::nullopt;
     return ParseInt64(*v);
   }
-  std::optional<double> Double(std::string_view key) const {
-    const auto* v = info_.Find(key);
+  std::optional<double> Double(const Key& key) const {
+    const auto* v = Lookup(key);
     if (v == nullptr) return std::nullopt;
     return ParseDouble(*v);
   }
   // 0 / 1 (any other integer counts as true).
-  std::optional<bool> Bool(std::string_view key) const {
+  std::optional<bool> Bool(const Key& key) const {
     std::optional<int64_t> v = Int(key);
     if (!v) return std::nullopt;
     return *v != 0;
   }
-  std::optional<int> Port(std::string_view key) const {
-    const auto* v = info_.Find(key);
+  std::optional<int> Port(const Key& key) const {
+    const auto* v = Lookup(key);
     if (v == nullptr) return std::nullopt;
     return ParsePort(*v);
   }
@@ -128,6 +290,14 @@ class FieldsT {
   }
 
  private:
+  auto Lookup(const Key& key) const {
+    if constexpr (std::is_same_v<Map, DataNodeView>) {
+      return info_.Find(key);
+    } else {
+      return info_.Find(key.name);
+    }
+  }
+
   const Map& info_;
 };
 using Fields = FieldsT<InfoMap>;
@@ -276,90 +446,39 @@ InfoView ViewInfoIf(std::string_view text, const Keep& keep) {
   return out;
 }
 
-// Every key ParseDataNodeInfo(const InfoMap&) reads, sorted (plus slaveN, replicaN and
-// dbN lines). A full INFO has ~150 fields; building the map of all of them was half of a
-// poll cycle's CPU at 300 data nodes.
-constexpr std::string_view kDataNodeKeys[] = {
-    "aof_enabled",
-    "aof_rewrite_in_progress",
-    "async_loading",
-    "connected_slaves",
-    "instantaneous_ops_per_sec",
-    "loading",
-    "loading_eta_seconds",
-    "loading_loaded_perc",
-    "master_failover_state",
-    "master_host",
-    "master_last_io_seconds_ago",
-    "master_link_down_since_seconds",
-    "master_link_status",
-    "master_port",
-    "master_repl_offset",
-    "master_replid",
-    "master_replid2",
-    "master_sync_in_progress",
-    "master_sync_last_io_seconds_ago",
-    "master_sync_left_bytes",
-    "master_sync_perc",
-    "master_sync_read_bytes",
-    "master_sync_total_bytes",
-    "maxmemory",
-    "min_slaves_good_slaves",
-    "rdb_bgsave_in_progress",
-    "rdb_changes_since_last_save",
-    "rdb_last_bgsave_status",
-    "rdb_last_save_time",
-    "redis_mode",
-    "redis_version",
-    "repl_backlog_active",
-    "repl_backlog_first_byte_offset",
-    "repl_backlog_histlen",
-    "repl_backlog_size",
-    "replica_announced",
-    "replica_priority",
-    "replica_read_only",
-    "role",
-    "run_id",
-    "second_repl_offset",
-    "server_mode",
-    "server_name",
-    "slave_priority",
-    "slave_read_only",
-    "slave_read_repl_offset",
-    "slave_repl_offset",
-    "sync_full",
-    "sync_partial_err",
-    "sync_partial_ok",
-    "tcp_port",
-    "total_commands_processed",
-    "uptime_in_seconds",
-    "used_memory",
-    "valkey_version",
-};
-
-static_assert(std::is_sorted(std::begin(kDataNodeKeys), std::end(kDataNodeKeys)));
-
-// For each first letter, a bit per key length that some key of kDataNodeKeys has: most of
-// the ~150 lines of an INFO fail this test and are dropped without a lookup.
-constexpr std::array<uint64_t, 26> kDataNodeKeyLengths = [] {
-  std::array<uint64_t, 26> masks{};
-  for (std::string_view k : kDataNodeKeys) masks[k.front() - 'a'] |= uint64_t{1} << k.size();
-  return masks;
-}();
-
-bool IsDataNodeKey(std::string_view key) {
-  const char first = key.front();
-  if (first < 'a' || first > 'z') return false;
-  if (key.size() < 64 && (kDataNodeKeyLengths[first - 'a'] >> key.size() & 1) != 0 &&
-      std::binary_search(std::begin(kDataNodeKeys), std::end(kDataNodeKeys), key)) {
-    return true;
+// The lines ParseDataNodeInfo(text) reads, as a DataNodeView.
+DataNodeView ViewDataNodeInfo(std::string_view text) {
+  DataNodeView out;
+  while (!text.empty()) {
+    size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+    while (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.empty()) continue;
+    if (line.front() == '#') {
+      std::string_view name = Trim(line.substr(1));
+      if (!name.empty()) out.sections.push_back(name);
+      continue;
+    }
+    size_t colon = line.find(':');
+    if (colon == std::string_view::npos || colon == 0) continue;
+    const std::string_view key = line.substr(0, colon);
+    const std::string_view value = line.substr(colon + 1);
+    if (const size_t i = FindDataNodeKey(key); i != kNoKey) {
+      out.values[i] = value;
+    } else if (IsIndexedDataNodeKey(key)) {
+      out.fields.emplace_back(key, value);
+    }
   }
-  switch (first) {
-    case 's': return IndexSuffix(key, "slave").has_value();
-    case 'r': return IndexSuffix(key, "replica").has_value();
-    case 'd': return IndexSuffix(key, "db").has_value();
-    default: return false;
+  std::stable_sort(out.fields.begin(), out.fields.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  size_t w = 0;  // keep the last of equal keys
+  for (size_t r = 0; r < out.fields.size(); ++r) {
+    if (r + 1 < out.fields.size() && out.fields[r + 1].first == out.fields[r].first) continue;
+    out.fields[w++] = out.fields[r];
   }
+  out.fields.resize(w);
+  return out;
 }
 
 }  // namespace
@@ -533,7 +652,7 @@ DataNodeInfo BuildDataNodeInfo(const Map& info) {
 }  // namespace
 
 DataNodeInfo ParseDataNodeInfo(std::string_view info_text) {
-  return BuildDataNodeInfo(ViewInfoIf(info_text, IsDataNodeKey));
+  return BuildDataNodeInfo(ViewDataNodeInfo(info_text));
 }
 
 DataNodeInfo ParseDataNodeInfo(const InfoMap& info) { return BuildDataNodeInfo(info); }

@@ -68,6 +68,8 @@ struct ReplicaLine {
   std::optional<int64_t> offset;    // acknowledged replication offset
   std::optional<int64_t> lag;       // seconds since the last ACK
   std::optional<std::string> type;  // Valkey 8+ only
+
+  bool operator==(const ReplicaLine&) const = default;
 };
 
 // One `dbN:keys=N,expires=N,avg_ttl=N[,subexpiry=N]` line.
@@ -77,6 +79,8 @@ struct KeyspaceDb {
   int64_t expires = 0;
   std::optional<int64_t> avg_ttl;
   std::optional<int64_t> subexpiry;  // Valkey 9
+
+  bool operator==(const KeyspaceDb&) const = default;
 };
 
 struct DataNodeInfo {
@@ -152,6 +156,9 @@ struct DataNodeInfo {
   bool keyspace_section_present = false;
   std::vector<KeyspaceDb> keyspace;  // sorted by index
   std::optional<int64_t> total_keys;
+
+  // Field by field (the text and InfoMap overloads of ParseDataNodeInfo must agree).
+  bool operator==(const DataNodeInfo&) const = default;
 };
 
 DataNodeInfo ParseDataNodeInfo(std::string_view info_text);

@@ -421,11 +421,39 @@ TEST(DataNodeInfoTest, Redis7ReplicaPriorityZeroNotAnnounced) {
 }
 
 TEST(DataNodeInfoTest, InfoMapOverloadMatchesText) {
-  std::string text = Load("redis7_replica_info.txt");
-  DataNodeInfo a = ParseDataNodeInfo(text);
-  DataNodeInfo b = ParseDataNodeInfo(ParseInfo(text));
-  EXPECT_EQ(a.run_id, b.run_id);
-  EXPECT_EQ(a.slave_repl_offset, b.slave_repl_offset);
+  // The text overload reads each line once into a table indexed by key; it must give what
+  // the map of every line gives, on every captured INFO and on repeated or odd lines.
+  std::vector<std::string> texts;
+  for (const char* name :
+       {"redis7_primary_info.txt", "redis7_primary_info_everything.txt",
+        "redis7_primary_after_failover_info.txt", "redis7_primary_diskless_transfer_info.txt",
+        "redis7_primary_wait_bgsave_info.txt", "redis7_replica_info.txt",
+        "redis7_replica_initial_sync_info.txt", "redis7_replica_link_down_info.txt",
+        "redis7_replica_loading_info.txt", "redis7_replica_priority0_unannounced_info.txt",
+        "redis7_replica_sync_transfer_info.txt"}) {
+    texts.push_back(Load(name));
+  }
+  texts.push_back(
+      "role:slave\r\nrole:master\r\nused_memory:1\r\nused_memory:x\r\n"
+      "slave10:ip=a,port=1,state=online,offset=1,lag=0\r\n"
+      "slave2:ip=b,port=2,state=online,offset=1,lag=0\r\nslave2:ip=c,port=3\r\n"
+      "db0:keys=1,expires=0,avg_ttl=0\r\nslave_priority:\r\nreplica_priority:7\r\n"
+      "Role:replica\r\nslave:1\r\ndb:2\r\n:x\r\nnocolon\r\n# Keyspace\r\n");
+  for (size_t i = 0; i < texts.size(); ++i) {
+    DataNodeInfo a = ParseDataNodeInfo(texts[i]);
+    DataNodeInfo b = ParseDataNodeInfo(ParseInfo(texts[i]));
+    EXPECT_TRUE(a == b) << "text " << i;
+    EXPECT_EQ(a.run_id, b.run_id) << i;
+    EXPECT_EQ(a.replicas.size(), b.replicas.size()) << i;
+  }
+  DataNodeInfo odd = ParseDataNodeInfo(texts.back());
+  EXPECT_EQ(odd.role, Role::kPrimary);  // the last role line
+  EXPECT_EQ(odd.used_memory, std::nullopt);  // the last used_memory line does not parse
+  ASSERT_EQ(odd.replicas.size(), 2u);
+  EXPECT_EQ(odd.replicas[0].index, 2);
+  EXPECT_EQ(odd.replicas[0].ip, "c");
+  EXPECT_EQ(odd.slave_priority, 7);
+  EXPECT_EQ(odd.total_keys, 1);
 }
 
 constexpr std::string_view kValkey8Primary =
