@@ -9,6 +9,8 @@
 #include <system_error>
 #include <type_traits>
 
+#include "util/key_table.h"
+
 namespace redis_ha::parse {
 namespace {
 
@@ -77,7 +79,7 @@ int64_t SaturatingAdd(int64_t a, int64_t b) {
 // Every key ParseDataNodeInfo(const InfoMap&) reads, sorted (plus slaveN, replicaN and
 // dbN lines). A full INFO has ~150 fields; building the map of all of them was half of a
 // poll cycle's CPU at 300 data nodes.
-constexpr std::string_view kDataNodeKeys[] = {
+constexpr auto kDataNodeKeys = std::to_array<std::string_view>({
     "aof_enabled",
     "aof_rewrite_in_progress",
     "async_loading",
@@ -133,7 +135,7 @@ constexpr std::string_view kDataNodeKeys[] = {
     "uptime_in_seconds",
     "used_memory",
     "valkey_version",
-};
+});
 
 static_assert(std::is_sorted(std::begin(kDataNodeKeys), std::end(kDataNodeKeys)));
 
@@ -145,45 +147,17 @@ constexpr std::array<uint64_t, 26> kDataNodeKeyLengths = [] {
   return masks;
 }();
 
-constexpr size_t kDataNodeKeyCount = std::size(kDataNodeKeys);
-constexpr size_t kNoKey = kDataNodeKeyCount;  // not one of kDataNodeKeys
-
-constexpr size_t DataNodeKeyIndex(std::string_view key) {
-  const auto* it = std::lower_bound(std::begin(kDataNodeKeys), std::end(kDataNodeKeys), key);
-  return it != std::end(kDataNodeKeys) && *it == key
-             ? static_cast<size_t>(it - std::begin(kDataNodeKeys))
-             : kNoKey;
-}
+constexpr size_t kDataNodeKeyCount = kDataNodeKeys.size();
+constexpr KeyTable<kDataNodeKeyCount> kDataNodeKeyTable(kDataNodeKeys);
+constexpr size_t kNoKey = kDataNodeKeyTable.kNotFound;  // not one of kDataNodeKeys
 
 // A field name as written in the source (f.Int("used_memory")), with its place in
 // kDataNodeKeys found by the compiler: a DataNodeView answers it with one array read.
 struct Key {
-  consteval Key(const char* literal) : name(literal), index(DataNodeKeyIndex(literal)) {}
+  consteval Key(const char* literal) : name(literal), index(kDataNodeKeyTable.Find(literal)) {}
   std::string_view name;
   size_t index;
 };
-
-// The keys of kDataNodeKeys in an open-addressing table (FNV-1a, linear probing) built at
-// compile time: an INFO line's key is found with one hash and, usually, one comparison.
-constexpr uint32_t KeyHash(std::string_view key) {
-  uint32_t h = 2166136261u;
-  for (char c : key) {
-    h ^= static_cast<unsigned char>(c);
-    h *= 16777619u;
-  }
-  return h;
-}
-constexpr size_t kKeySlots = 256;
-static_assert(kDataNodeKeyCount < kKeySlots / 2 && kDataNodeKeyCount < 255);
-constexpr std::array<uint8_t, kKeySlots> kKeyTable = [] {
-  std::array<uint8_t, kKeySlots> t{};
-  for (size_t i = 0; i < kDataNodeKeyCount; ++i) {
-    size_t slot = KeyHash(kDataNodeKeys[i]) % kKeySlots;
-    while (t[slot] != 0) slot = (slot + 1) % kKeySlots;
-    t[slot] = static_cast<uint8_t>(i + 1);
-  }
-  return t;
-}();
 
 // The index in kDataNodeKeys of an INFO line's key, or kNoKey. Most of the ~150 lines of
 // an INFO fail the letter-and-length test and are dropped without hashing.
@@ -193,12 +167,7 @@ size_t FindDataNodeKey(std::string_view key) {
       (kDataNodeKeyLengths[first - 'a'] >> key.size() & 1) == 0) {
     return kNoKey;
   }
-  for (size_t slot = KeyHash(key) % kKeySlots; kKeyTable[slot] != 0;
-       slot = (slot + 1) % kKeySlots) {
-    const size_t i = kKeyTable[slot] - 1;
-    if (kDataNodeKeys[i] == key) return i;
-  }
-  return kNoKey;
+  return kDataNodeKeyTable.Find(key);
 }
 
 // slaveN, replicaN (a connected replica) and dbN (a keyspace line).
@@ -212,7 +181,7 @@ bool IsIndexedDataNodeKey(std::string_view key) {
 }
 
 // The lines of one INFO text as views into it, sorted by key, one per key (the last
-// wins, as in InfoMap): what ParseDataNodeInfo(text) reads, without a map or a copy.
+// wins, as in InfoMap): what ParseSentinelInfo(text) reads, without a map or a copy.
 struct InfoView {
   std::vector<std::pair<std::string_view, std::string_view>> fields;
   std::vector<std::string_view> sections;
@@ -389,10 +358,11 @@ bool InfoMap::HasSection(std::string_view name) const {
 
 namespace {
 
-// ParseInfo, keeping only the fields `keep` accepts (section headers are always kept).
-template <typename Keep>
-InfoMap ParseInfoIf(std::string_view text, const Keep& keep) {
-  InfoMap out;
+// Calls on_section(name) for each `# Name` header of an INFO text and on_field(key, value)
+// for each `key:value` line (LF or CRLF; empty lines and lines without a key are skipped).
+template <typename OnSection, typename OnField>
+void ForEachInfoLine(std::string_view text, const OnSection& on_section,
+                     const OnField& on_field) {
   while (!text.empty()) {
     size_t nl = text.find('\n');
     std::string_view line = text.substr(0, nl);
@@ -401,90 +371,64 @@ InfoMap ParseInfoIf(std::string_view text, const Keep& keep) {
     if (line.empty()) continue;
     if (line.front() == '#') {
       std::string_view name = Trim(line.substr(1));
-      if (!name.empty()) out.sections.emplace_back(name);
+      if (!name.empty()) on_section(name);
       continue;
     }
     size_t colon = line.find(':');
     if (colon == std::string_view::npos || colon == 0) continue;
-    if (!keep(line.substr(0, colon))) continue;
-    out.fields.insert_or_assign(std::string(line.substr(0, colon)),
-                                std::string(line.substr(colon + 1)));
+    on_field(line.substr(0, colon), line.substr(colon + 1));
   }
-  return out;
 }
 
-// The same lines, as views (see InfoView).
-template <typename Keep>
-InfoView ViewInfoIf(std::string_view text, const Keep& keep) {
+// Sorts fields by key and keeps the last of equal keys (as InfoMap's insert_or_assign does).
+void SortKeepLast(std::vector<std::pair<std::string_view, std::string_view>>& fields) {
+  std::stable_sort(fields.begin(), fields.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  size_t w = 0;
+  for (size_t r = 0; r < fields.size(); ++r) {
+    if (r + 1 < fields.size() && fields[r + 1].first == fields[r].first) continue;
+    fields[w++] = fields[r];
+  }
+  fields.resize(w);
+}
+
+// Every line, as views (see InfoView).
+InfoView ViewInfo(std::string_view text) {
   InfoView out;
   out.fields.reserve(96);
-  while (!text.empty()) {
-    size_t nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
-    while (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.empty()) continue;
-    if (line.front() == '#') {
-      std::string_view name = Trim(line.substr(1));
-      if (!name.empty()) out.sections.push_back(name);
-      continue;
-    }
-    size_t colon = line.find(':');
-    if (colon == std::string_view::npos || colon == 0) continue;
-    if (!keep(line.substr(0, colon))) continue;
-    out.fields.emplace_back(line.substr(0, colon), line.substr(colon + 1));
-  }
-  std::stable_sort(out.fields.begin(), out.fields.end(),
-                   [](const auto& a, const auto& b) { return a.first < b.first; });
-  // Keep the last of equal keys.
-  size_t w = 0;
-  for (size_t r = 0; r < out.fields.size(); ++r) {
-    if (r + 1 < out.fields.size() && out.fields[r + 1].first == out.fields[r].first) continue;
-    out.fields[w++] = out.fields[r];
-  }
-  out.fields.resize(w);
+  ForEachInfoLine(
+      text, [&](std::string_view name) { out.sections.push_back(name); },
+      [&](std::string_view key, std::string_view value) { out.fields.emplace_back(key, value); });
+  SortKeepLast(out.fields);
   return out;
 }
 
 // The lines ParseDataNodeInfo(text) reads, as a DataNodeView.
 DataNodeView ViewDataNodeInfo(std::string_view text) {
   DataNodeView out;
-  while (!text.empty()) {
-    size_t nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
-    while (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.empty()) continue;
-    if (line.front() == '#') {
-      std::string_view name = Trim(line.substr(1));
-      if (!name.empty()) out.sections.push_back(name);
-      continue;
-    }
-    size_t colon = line.find(':');
-    if (colon == std::string_view::npos || colon == 0) continue;
-    const std::string_view key = line.substr(0, colon);
-    const std::string_view value = line.substr(colon + 1);
-    if (const size_t i = FindDataNodeKey(key); i != kNoKey) {
-      out.values[i] = value;
-    } else if (IsIndexedDataNodeKey(key)) {
-      out.fields.emplace_back(key, value);
-    }
-  }
-  std::stable_sort(out.fields.begin(), out.fields.end(),
-                   [](const auto& a, const auto& b) { return a.first < b.first; });
-  size_t w = 0;  // keep the last of equal keys
-  for (size_t r = 0; r < out.fields.size(); ++r) {
-    if (r + 1 < out.fields.size() && out.fields[r + 1].first == out.fields[r].first) continue;
-    out.fields[w++] = out.fields[r];
-  }
-  out.fields.resize(w);
+  ForEachInfoLine(
+      text, [&](std::string_view name) { out.sections.push_back(name); },
+      [&](std::string_view key, std::string_view value) {
+        if (const size_t i = FindDataNodeKey(key); i != kNoKey) {
+          out.values[i] = value;
+        } else if (IsIndexedDataNodeKey(key)) {
+          out.fields.emplace_back(key, value);
+        }
+      });
+  SortKeepLast(out.fields);
   return out;
 }
 
 }  // namespace
 
 InfoMap ParseInfo(std::string_view text) {
-  return ParseInfoIf(text, [](std::string_view) { return true; });
+  InfoMap out;
+  ForEachInfoLine(
+      text, [&](std::string_view name) { out.sections.emplace_back(name); },
+      [&](std::string_view key, std::string_view value) {
+        out.fields.insert_or_assign(std::string(key), std::string(value));
+      });
+  return out;
 }
 
 std::optional<int64_t> ParseInt64(std::string_view s) {
@@ -733,7 +677,7 @@ SentinelInfo BuildSentinelInfo(const Map& info) {
 
 // As views, not a map: a Sentinel's INFO has a line per group (100 groups, 100 lines).
 SentinelInfo ParseSentinelInfo(std::string_view info_text) {
-  return BuildSentinelInfo(ViewInfoIf(info_text, [](std::string_view) { return true; }));
+  return BuildSentinelInfo(ViewInfo(info_text));
 }
 
 SentinelInfo ParseSentinelInfo(const InfoMap& info) { return BuildSentinelInfo(info); }

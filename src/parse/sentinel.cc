@@ -1,11 +1,13 @@
 #include "parse/sentinel.h"
 
 #include <algorithm>
+#include <array>
 #include <optional>
 #include <type_traits>
 #include <utility>
 
 #include "parse/info.h"
+#include "util/key_table.h"
 
 namespace redis_ha::parse {
 namespace {
@@ -41,8 +43,8 @@ Error ShapeError(std::string_view what, const Reply& reply) {
 // ---- Instance tables, in one pass.
 
 // The fields of SENTINEL MASTERS / REPLICAS / SENTINELS entries that are read. Each entry
-// is read in one pass over its pairs: every key is classified by FieldOf (a switch on its
-// length, then at most a few comparisons) and applied to the struct, so a field given
+// is read in one pass over its pairs: every key is classified by FieldOf (one hash in a
+// table laid out at compile time) and applied to the struct, so a field given
 // twice ends with its last value, as FieldMap's insert_or_assign does. No map, sort or copy
 // of the entry is made: these parsers run for every group on every poll.
 enum class Field {
@@ -84,68 +86,51 @@ enum class Field {
   kVotedLeaderEpoch,
 };
 
-Field FieldOf(std::string_view k) {
-  switch (k.size()) {
-    case 2: if (k == "ip") return Field::kIp; break;
-    case 4:
-      if (k == "name") return Field::kName;
-      if (k == "port") return Field::kPort;
-      break;
-    case 5:
-      if (k == "flags") return Field::kFlags;
-      if (k == "runid") return Field::kRunid;
-      break;
-    case 6: if (k == "quorum") return Field::kQuorum; break;
-    case 10: if (k == "num-slaves") return Field::kNumSlaves; break;
-    case 11:
-      if (k == "s-down-time") return Field::kSDownTime;
-      if (k == "o-down-time") return Field::kODownTime;
-      if (k == "master-host") return Field::kMasterHost;
-      if (k == "master-port") return Field::kMasterPort;
-      break;
-    case 12:
-      if (k == "info-refresh") return Field::kInfoRefresh;
-      if (k == "config-epoch") return Field::kConfigEpoch;
-      if (k == "voted-leader") return Field::kVotedLeader;
-      break;
-    case 13:
-      if (k == "link-refcount") return Field::kLinkRefcount;
-      if (k == "role-reported") return Field::kRoleReported;
-      break;
-    case 14:
-      if (k == "last-ping-sent") return Field::kLastPingSent;
-      if (k == "failover-state") return Field::kFailoverState;
-      if (k == "parallel-syncs") return Field::kParallelSyncs;
-      if (k == "slave-priority") return Field::kSlavePriority;
-      break;
-    case 15: if (k == "last-ping-reply") return Field::kLastPingReply; break;
-    case 16:
-      if (k == "failover-timeout") return Field::kFailoverTimeout;
-      if (k == "replica-priority") return Field::kReplicaPriority;
-      break;
-    case 17:
-      if (k == "slave-repl-offset") return Field::kSlaveReplOffset;
-      if (k == "replica-announced") return Field::kReplicaAnnounced;
-      break;
-    case 18:
-      if (k == "last-ok-ping-reply") return Field::kLastOkPingReply;
-      if (k == "role-reported-time") return Field::kRoleReportedTime;
-      if (k == "master-link-status") return Field::kMasterLinkStatus;
-      if (k == "last-hello-message") return Field::kLastHelloMessage;
-      if (k == "voted-leader-epoch") return Field::kVotedLeaderEpoch;
-      break;
-    case 19:
-      if (k == "num-other-sentinels") return Field::kNumOtherSentinels;
-      if (k == "replica-repl-offset") return Field::kReplicaReplOffset;
-      break;
-    case 21:
-      if (k == "link-pending-commands") return Field::kLinkPendingCommands;
-      if (k == "master-link-down-time") return Field::kMasterLinkDownTime;
-      break;
-    case 23: if (k == "down-after-milliseconds") return Field::kDownAfterMilliseconds; break;
-    default: break;
-  }
-  return Field::kOther;
+// The names of the fields after kOther, in the order of Field.
+constexpr auto kFieldNames = std::to_array<std::string_view>({
+    "name",
+    "ip",
+    "port",
+    "runid",
+    "flags",
+    "link-pending-commands",
+    "link-refcount",
+    "last-ping-sent",
+    "last-ok-ping-reply",
+    "last-ping-reply",
+    "down-after-milliseconds",
+    "s-down-time",
+    "o-down-time",
+    "failover-state",
+    "info-refresh",
+    "role-reported",
+    "role-reported-time",
+    "config-epoch",
+    "num-slaves",
+    "num-other-sentinels",
+    "quorum",
+    "failover-timeout",
+    "parallel-syncs",
+    "master-link-down-time",
+    "master-link-status",
+    "master-host",
+    "master-port",
+    "slave-priority",
+    "replica-priority",
+    "slave-repl-offset",
+    "replica-repl-offset",
+    "replica-announced",
+    "last-hello-message",
+    "voted-leader",
+    "voted-leader-epoch",
+});
+static_assert(kFieldNames.size() == static_cast<size_t>(Field::kVotedLeaderEpoch),
+              "one name per Field after kOther");
+constexpr KeyTable<kFieldNames.size()> kFields(kFieldNames);
+
+Field FieldOf(std::string_view key) {
+  const size_t i = kFields.Find(key);
+  return i == kFields.kNotFound ? Field::kOther : static_cast<Field>(i + 1);
 }
 
 // One entry being read. Fields whose value depends on others (the flags, the priority and

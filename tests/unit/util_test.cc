@@ -3,6 +3,7 @@
 
 #include "util/duration.h"
 #include "util/json.h"
+#include "util/key_table.h"
 #include "util/text.h"
 
 namespace redis_ha {
@@ -76,6 +77,25 @@ TEST(JsonWriterTest, NanIsNull) {
   w.BeginArray().Number(std::numeric_limits<double>::quiet_NaN()).EndArray();
   EXPECT_EQ(w.str(), "[null]");
 }
+
+TEST(KeyTableTest, FindsEveryKeyAndNothingElse) {
+  static constexpr auto kKeys = std::to_array<std::string_view>(
+      {"name", "ip", "port", "runid", "flags", "down-after-milliseconds", "a", "ab", "abc",
+       "master_repl_offset", "master_replid", "master_replid2", "", "db0"});
+  static constexpr KeyTable<kKeys.size()> kTable(kKeys);
+  static_assert(kTable.Find("runid") == 3);  // usable at compile time
+  for (size_t i = 0; i < kKeys.size(); ++i) {
+    EXPECT_EQ(kTable.Find(kKeys[i]), i) << kKeys[i];
+    EXPECT_EQ(kTable.key(i), kKeys[i]);
+  }
+  for (std::string_view miss : {"nam", "names", "Name", "b", "abcd", "master_replid3", "db",
+                                "db00", "port ", " port", "down-after-millisecond"}) {
+    EXPECT_EQ(kTable.Find(miss), kTable.kNotFound) << miss;
+  }
+  // Keys that differ only after an embedded NUL are still different keys.
+  EXPECT_EQ(kTable.Find(std::string_view("ip\0x", 4)), kTable.kNotFound);
+}
+
 
 }  // namespace
 }  // namespace redis_ha
