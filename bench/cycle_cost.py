@@ -2,9 +2,10 @@
 """Poll cost per cycle of one or more exporter binaries against one fleet: a repeatable A/B.
 
 The CPU figures of `make bench` move by +-10 % from run to run on a shared 2-core VM. This
-tool measures what poll work costs in a way that does not: the user-space instructions per
-poll cycle, counted by callgrind (valgrind), next to the user and system CPU time per cycle
-read from /proc (which do move with the load, and say how much of the cost is the kernel's).
+tool measures what poll work costs in a way that moves much less: the user-space
+instructions per poll cycle, counted by callgrind (valgrind; within about 5 % from run to
+run), next to the user and system CPU time per cycle read from /proc (which move with the
+load, and say how much of the cost is the kernel's).
 
   bench/cycle_cost.py --tools build/bench --groups 100 OLD_BINARY NEW_BINARY ...
 
