@@ -41,14 +41,21 @@ Resolver::~Resolver() {
 
 std::optional<Result<SocketAddress>> Resolver::Lookup(const std::string& host) {
   std::lock_guard lock(mu_);
+  const auto now = std::chrono::steady_clock::now();
   Entry& e = entries_[host];
+  e.looked_up_at = now;
   if (e.in_flight) return std::nullopt;
-  if (e.result && std::chrono::steady_clock::now() - e.done_at < fresh_for_) return e.result;
+  if (e.result && now - e.done_at < fresh_for_) return e.result;
   e.in_flight = true;
   queue_.push_back(host);
   if (!worker_.joinable()) worker_ = std::jthread([this](std::stop_token st) { Run(st); });
   cv_.notify_one();
   return std::nullopt;
+}
+
+size_t Resolver::cached_names() {
+  std::lock_guard lock(mu_);
+  return entries_.size();
 }
 
 void Resolver::DrainNotify() {
@@ -71,6 +78,10 @@ void Resolver::Run(std::stop_token stop) {
     e.in_flight = false;
     e.result = std::move(r);
     e.done_at = std::chrono::steady_clock::now();
+    // Forget the names nobody asked for in a while (at most once per resolution).
+    std::erase_if(entries_, [&](const auto& entry) {
+      return !entry.second.in_flight && e.done_at - entry.second.looked_up_at > 12 * fresh_for_;
+    });
     const uint64_t one = 1;
     if (notify_fd_ >= 0) (void)!::write(notify_fd_, &one, sizeof(one));
   }

@@ -10,7 +10,9 @@
 // "resolving"), never the poll loop, the other targets or the HTTP server.
 //
 // The thread starts with the first name to resolve (address literals never need it) and
-// is joined on destruction, which may wait for one getaddrinfo call in progress.
+// is joined on destruction, which may wait for one getaddrinfo call in progress. A name not
+// looked up for 12 x `fresh_for` (a minute by default) is forgotten, so names that are no
+// longer configured or announced do not pile up.
 //
 // Thread-safety: Lookup(), notify_fd() and DrainNotify() may be called from any thread.
 #ifndef REDIS_HA_REDIS_RESOLVER_H_
@@ -54,6 +56,9 @@ class Resolver {
   // nullopt: pending (queued or in progress); otherwise the address or why there is none.
   std::optional<Result<SocketAddress>> Lookup(const std::string& host);
 
+  // Names held (answered, or being resolved).
+  size_t cached_names();
+
   // Readable after a resolution completed; DrainNotify() makes it unreadable again.
   int notify_fd() const { return notify_fd_; }
   void DrainNotify();
@@ -63,6 +68,7 @@ class Resolver {
     bool in_flight = false;
     std::optional<Result<SocketAddress>> result;
     std::chrono::steady_clock::time_point done_at{};
+    std::chrono::steady_clock::time_point looked_up_at{};
   };
   void Run(std::stop_token stop);
 

@@ -265,6 +265,32 @@ TEST(ResolverTest, AFailureIsAnsweredWithItsReason) {
   EXPECT_NE(a->error().message.find("nowhere.test"), std::string::npos);
 }
 
+TEST(ResolverTest, NamesNoLongerLookedUpAreForgotten) {
+  // Answers at once; fresh for 1 ms, so forgotten 12 ms after the last lookup.
+  Resolver r(
+      [](const std::string&) -> Result<SocketAddress> {
+        SocketAddress a;
+        a.storage.ss_family = AF_INET;
+        a.length = sizeof(sockaddr_in);
+        return a;
+      },
+      std::chrono::milliseconds(1));
+  for (int i = 0; i < 50; ++i) r.Lookup("old-" + std::to_string(i) + ".test");
+  const auto held = [&] { return r.cached_names(); };
+  ASSERT_GE(held(), 1u);
+  // Keep resolving one name (each resolution prunes) until the 50 old ones are gone.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (held() > 1 && std::chrono::steady_clock::now() < deadline) {
+    r.Lookup("current.test");
+    pollfd p{r.notify_fd(), POLLIN, 0};
+    ::poll(&p, 1, 100);
+    r.DrainNotify();
+  }
+  EXPECT_EQ(held(), 1u);  // only the name still in use
+  auto a = r.Lookup("current.test");
+  EXPECT_TRUE(!a.has_value() || a->ok());
+}
+
 TEST(ResolverTest, SystemResolverKnowsLocalhost) {
   auto a = Resolver::SystemResolve("localhost");
   ASSERT_TRUE(a.ok()) << a.error().message;
