@@ -25,7 +25,8 @@ using prometheus::MetricFamily;
 using prometheus::MetricType;
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-constexpr const char* kPolled = " (from the background poll)";
+// Appended to the help of every family read from the background poll.
+constexpr std::string_view kPolled = " (from the background poll)";
 
 template <typename T>
 double Or(const std::optional<T>& v) {
@@ -81,20 +82,24 @@ class LabelSet {
 void AppendDouble(std::string& out, double v);
 void AppendEscaped(std::string& out, std::string_view raw);
 void AppendLabel(std::string& out, bool& first, std::string_view name, std::string_view value);
+void AppendHelpAndType(std::string& out, std::string_view name, std::string_view help,
+                       std::string_view more, MetricType type);
 std::string RenderFamily(const MetricFamily& family);
 
 // The two sinks the family builders below write to. Both keep families in the
 // order they are declared and series in the order they are set; the text one
 // writes each series' line at once instead of building ClientMetric objects (a
 // scrape at 100 groups is 20000 series, and building them was most of its CPU).
+//
+// Gauge() and Counter() take the help text in two parts (the second is kPolled or empty).
 class FamilySink {
  public:
   using Family = MetricFamily;
-  Family& Gauge(std::string_view name, std::string_view help) {
-    return Add(name, help, MetricType::Gauge);
+  Family& Gauge(std::string_view name, std::string_view help, std::string_view more = {}) {
+    return Add(name, help, more, MetricType::Gauge);
   }
-  Family& Counter(std::string_view name, std::string_view help) {
-    return Add(name, help, MetricType::Counter);
+  Family& Counter(std::string_view name, std::string_view help, std::string_view more = {}) {
+    return Add(name, help, more, MetricType::Counter);
   }
   void Push(MetricFamily f) { families_.push_back(std::move(f)); }
   std::vector<MetricFamily> Take() {
@@ -103,8 +108,11 @@ class FamilySink {
   }
 
  private:
-  Family& Add(std::string_view name, std::string_view help, MetricType type) {
-    families_.push_back(MetricFamily{std::string(name), std::string(help), type, {}});
+  Family& Add(std::string_view name, std::string_view help, std::string_view more,
+              MetricType type) {
+    std::string text(help);
+    text += more;
+    families_.push_back(MetricFamily{std::string(name), std::move(text), type, {}});
     return families_.back();
   }
   std::deque<MetricFamily> families_;  // stable references while families are added
@@ -126,11 +134,11 @@ class TextSink {
     std::string text;  // HELP and TYPE lines, then one line per series
     std::string_view name;
   };
-  Family& Gauge(std::string_view name, std::string_view help) {
-    return Add(name, help, TypeName(MetricType::Gauge));
+  Family& Gauge(std::string_view name, std::string_view help, std::string_view more = {}) {
+    return Add(name, help, more, MetricType::Gauge);
   }
-  Family& Counter(std::string_view name, std::string_view help) {
-    return Add(name, help, TypeName(MetricType::Counter));
+  Family& Counter(std::string_view name, std::string_view help, std::string_view more = {}) {
+    return Add(name, help, more, MetricType::Counter);
   }
   void Push(const MetricFamily& f) { families_.push_back(Family{RenderFamily(f), {}}); }
   std::string Take(size_t size_hint) {
@@ -143,13 +151,11 @@ class TextSink {
   }
 
  private:
-  Family& Add(std::string_view name, std::string_view help, std::string_view type) {
+  Family& Add(std::string_view name, std::string_view help, std::string_view more,
+              MetricType type) {
     Family& f = families_.emplace_back();
     f.name = name;
-    if (!help.empty()) {
-      f.text.append("# HELP ").append(name).append(" ").append(help).append("\n");
-    }
-    f.text.append("# TYPE ").append(name).append(" ").append(type).append("\n");
+    AppendHelpAndType(f.text, name, help, more, type);
     return f;
   }
   std::deque<Family> families_;
@@ -186,16 +192,14 @@ MetricFamily HistogramFamily(std::string name, std::string help,
 
 template <typename Sink>
 void SentinelFamilies(const model::Snapshot& s, Sink& out) {
-  auto& up = out.Gauge("redis_ha_sentinel_up",
-                       std::string("1 if the last poll of the Sentinel succeeded") + kPolled);
-  auto& tilt = out.Gauge("redis_ha_sentinel_tilt",
-                         std::string("1 while the Sentinel is in TILT mode") + kPolled);
-  auto& info =
-      out.Gauge("redis_ha_sentinel_info", std::string("Sentinel metadata; always 1") + kPolled);
+  auto& up =
+      out.Gauge("redis_ha_sentinel_up", "1 if the last poll of the Sentinel succeeded", kPolled);
+  auto& tilt = out.Gauge("redis_ha_sentinel_tilt", "1 while the Sentinel is in TILT mode", kPolled);
+  auto& info = out.Gauge("redis_ha_sentinel_info", "Sentinel metadata; always 1", kPolled);
   auto& rtt = out.Gauge("redis_ha_sentinel_poll_round_trip_seconds",
-                        std::string("Time to connect and get every reply of the last poll of "
-                                    "the Sentinel") +
-                            kPolled);
+                        "Time to connect and get every reply of the last poll of "
+                        "the Sentinel",
+                        kPolled);
   for (const auto& st : s.sentinels) {
     LabelSet l = {{"sentinel", st.address}};
     Set(up, l, Bool(st.up));
@@ -208,37 +212,33 @@ void SentinelFamilies(const model::Snapshot& s, Sink& out) {
 template <typename Sink>
 void ViewFamilies(const model::Snapshot& s, Sink& out) {
   auto& ck = out.Gauge("redis_ha_sentinel_ckquorum_ok",
-                       std::string("1 if SENTINEL CKQUORUM said OK on this Sentinel") + kPolled);
+                       "1 if SENTINEL CKQUORUM said OK on this Sentinel", kPolled);
   auto& usable = out.Gauge("redis_ha_sentinel_usable_sentinels",
-                           std::string("Usable Sentinels counted by SENTINEL CKQUORUM") + kPolled);
-  auto& quorum = out.Gauge("redis_ha_sentinel_quorum",
-                           std::string("Configured quorum of the group") + kPolled);
+                           "Usable Sentinels counted by SENTINEL CKQUORUM", kPolled);
+  auto& quorum = out.Gauge("redis_ha_sentinel_quorum", "Configured quorum of the group", kPolled);
   auto& known_s = out.Gauge("redis_ha_sentinel_known_sentinels",
-                            std::string("Sentinels this Sentinel knows for the group, itself "
-                                        "included (num-other-sentinels + 1)") +
-                                kPolled);
+                            "Sentinels this Sentinel knows for the group, itself "
+                            "included (num-other-sentinels + 1)",
+                            kPolled);
   auto& known_r = out.Gauge("redis_ha_sentinel_known_replicas",
-                            std::string("Replicas this Sentinel knows for the group "
-                                        "(num-slaves)") +
-                                kPolled);
-  auto& flag =
-      out.Gauge("redis_ha_sentinel_primary_flag",
-                std::string("1 if this Sentinel sets the flag on the group's primary") + kPolled);
-  auto& epoch = out.Gauge("redis_ha_sentinel_config_epoch",
-                          std::string("Configuration epoch of the group") + kPolled);
-  auto& pinfo =
-      out.Gauge("redis_ha_sentinel_primary_info",
-                std::string("The primary this Sentinel names for the group; always 1") + kPolled);
+                            "Replicas this Sentinel knows for the group "
+                            "(num-slaves)",
+                            kPolled);
+  auto& flag = out.Gauge("redis_ha_sentinel_primary_flag",
+                         "1 if this Sentinel sets the flag on the group's primary", kPolled);
+  auto& epoch =
+      out.Gauge("redis_ha_sentinel_config_epoch", "Configuration epoch of the group", kPolled);
+  auto& pinfo = out.Gauge("redis_ha_sentinel_primary_info",
+                          "The primary this Sentinel names for the group; always 1", kPolled);
   auto& down = out.Gauge("redis_ha_sentinel_down_after_seconds",
-                         std::string("down-after-milliseconds of the group, in seconds") + kPolled);
+                         "down-after-milliseconds of the group, in seconds", kPolled);
   auto& fto = out.Gauge("redis_ha_sentinel_failover_timeout_seconds",
-                        std::string("failover-timeout of the group, in seconds") + kPolled);
-  auto& par = out.Gauge("redis_ha_sentinel_parallel_syncs",
-                        std::string("parallel-syncs of the group") + kPolled);
+                        "failover-timeout of the group, in seconds", kPolled);
+  auto& par = out.Gauge("redis_ha_sentinel_parallel_syncs", "parallel-syncs of the group", kPolled);
   auto& ping = out.Gauge("redis_ha_sentinel_primary_last_ok_ping_seconds",
-                         std::string("Seconds since this Sentinel's last successful PING of the "
-                                     "primary") +
-                             kPolled);
+                         "Seconds since this Sentinel's last successful PING of the "
+                         "primary",
+                         kPolled);
   for (const auto& [name, g] : s.groups) {
     for (const auto& v : g.views) {
       LabelSet l = {{"group", name}, {"sentinel", v.sentinel}};
@@ -268,58 +268,55 @@ bool IsReplica(const model::NodeState& n) {
 
 template <typename Sink>
 void NodeFamilies(const model::Snapshot& s, Sink& out) {
-  auto& up = out.Gauge("redis_ha_node_up",
-                       std::string("1 if the last poll of the data node succeeded") + kPolled);
-  auto& primary = out.Gauge("redis_ha_node_is_primary",
-                            std::string("1 if the node reports role master") + kPolled);
-  auto& uptime = out.Gauge("redis_ha_node_uptime_seconds",
-                           std::string("uptime_in_seconds of the node") + kPolled);
-  auto& loading = out.Gauge("redis_ha_node_loading",
-                            std::string("1 while the node is loading its dataset") + kPolled);
-  auto& keys =
-      out.Gauge("redis_ha_node_keys", std::string("Keys summed over all databases") + kPolled);
+  auto& up =
+      out.Gauge("redis_ha_node_up", "1 if the last poll of the data node succeeded", kPolled);
+  auto& primary =
+      out.Gauge("redis_ha_node_is_primary", "1 if the node reports role master", kPolled);
+  auto& uptime =
+      out.Gauge("redis_ha_node_uptime_seconds", "uptime_in_seconds of the node", kPolled);
+  auto& loading =
+      out.Gauge("redis_ha_node_loading", "1 while the node is loading its dataset", kPolled);
+  auto& keys = out.Gauge("redis_ha_node_keys", "Keys summed over all databases", kPolled);
   auto& offset = out.Gauge("redis_ha_node_repl_offset_bytes",
-                           std::string("Replication offset: master_repl_offset on a primary, "
-                                       "slave_repl_offset on a replica") +
-                               kPolled);
+                           "Replication offset: master_repl_offset on a primary, "
+                           "slave_repl_offset on a replica",
+                           kPolled);
   auto& conn = out.Gauge("redis_ha_node_connected_replicas",
-                         std::string("connected_slaves reported by the node") + kPolled);
-  auto& backlog = out.Gauge("redis_ha_node_repl_backlog_size_bytes",
-                            std::string("repl_backlog_size of the node") + kPolled);
+                         "connected_slaves reported by the node", kPolled);
+  auto& backlog =
+      out.Gauge("redis_ha_node_repl_backlog_size_bytes", "repl_backlog_size of the node", kPolled);
   auto& persist = out.Gauge("redis_ha_node_persistence_enabled",
-                            std::string("1 if RDB snapshots (save) or AOF are configured; NaN "
-                                        "when CONFIG GET is not allowed") +
-                                kPolled);
+                            "1 if RDB snapshots (save) or AOF are configured; NaN "
+                            "when CONFIG GET is not allowed",
+                            kPolled);
   auto& changes = out.Gauge("redis_ha_node_rdb_changes_since_last_save",
-                            std::string("Writes not yet in an RDB snapshot") + kPolled);
+                            "Writes not yet in an RDB snapshot", kPolled);
   auto& sync_full = out.Counter("redis_ha_node_sync_full_total",
-                                std::string("Full resynchronisations served by the node, as the "
-                                            "node counts them (sync_full)") +
-                                    kPolled);
+                                "Full resynchronisations served by the node, as the "
+                                "node counts them (sync_full)",
+                                kPolled);
   auto& rtt = out.Gauge("redis_ha_node_poll_round_trip_seconds",
-                        std::string("Time to connect and get every reply of the last poll of "
-                                    "the node") +
-                            kPolled);
+                        "Time to connect and get every reply of the last poll of "
+                        "the node",
+                        kPolled);
   auto& info = out.Gauge("redis_ha_node_info",
-                         std::string("Node metadata: version and server (redis or valkey); "
-                                     "always 1") +
-                             kPolled);
-  auto& link = out.Gauge("redis_ha_replica_link_up",
-                         std::string("1 if the replica's master_link_status is up") + kPolled);
+                         "Node metadata: version and server (redis or valkey); "
+                         "always 1",
+                         kPolled);
+  auto& link =
+      out.Gauge("redis_ha_replica_link_up", "1 if the replica's master_link_status is up", kPolled);
   auto& syncing = out.Gauge("redis_ha_replica_sync_in_progress",
-                            std::string("1 while the replica is in a full sync") + kPolled);
+                            "1 while the replica is in a full sync", kPolled);
   auto& lag = out.Gauge("redis_ha_replica_lag_bytes",
-                        std::string("The group primary's offset minus this replica's offset, "
-                                    "from the same cycle") +
-                            kPolled);
-  auto& prio = out.Gauge("redis_ha_replica_priority",
-                         std::string("replica-priority (0: never promoted)") + kPolled);
-  auto& lastio =
-      out.Gauge("redis_ha_replica_last_io_seconds",
-                std::string("Seconds since the replica last heard from its primary") + kPolled);
-  auto& linkdown =
-      out.Gauge("redis_ha_replica_link_down_seconds",
-                std::string("Seconds the replica's link has been down (0 while up)") + kPolled);
+                        "The group primary's offset minus this replica's offset, "
+                        "from the same cycle",
+                        kPolled);
+  auto& prio =
+      out.Gauge("redis_ha_replica_priority", "replica-priority (0: never promoted)", kPolled);
+  auto& lastio = out.Gauge("redis_ha_replica_last_io_seconds",
+                           "Seconds since the replica last heard from its primary", kPolled);
+  auto& linkdown = out.Gauge("redis_ha_replica_link_down_seconds",
+                             "Seconds the replica's link has been down (0 while up)", kPolled);
   for (const auto& [name, g] : s.groups) {
     const model::NodeState* p = g.Primary();
     const bool have_primary_offset = p != nullptr && p->up && p->role == model::Role::kPrimary &&
@@ -367,66 +364,60 @@ void NodeFamilies(const model::Snapshot& s, Sink& out) {
 
 template <typename Sink>
 void RiskFamilies(const model::Snapshot& s, Sink& out) {
-  auto& sb =
-      out.Gauge("redis_ha_split_brain_risk",
-                std::string("Split-brain risk: 0 none, 1 latent, 2 imminent, 3 active") + kPolled);
-  auto& ep = out.Gauge(
-      "redis_ha_empty_primary_risk",
-      std::string("Empty-primary risk: 0 none, 1 latent, 2 imminent, 3 active") + kPolled);
-  auto& sbf =
-      out.Gauge("redis_ha_split_brain_risk_factor",
-                std::string("1 while the split-brain factor holds (docs/risks.md)") + kPolled);
-  auto& epf =
-      out.Gauge("redis_ha_empty_primary_risk_factor",
-                std::string("1 while the empty-primary factor holds (docs/risks.md)") + kPolled);
-  auto& prim =
-      out.Gauge("redis_ha_group_primaries",
-                std::string("Reachable data nodes of the group reporting role master") + kPolled);
+  auto& sb = out.Gauge("redis_ha_split_brain_risk",
+                       "Split-brain risk: 0 none, 1 latent, 2 imminent, 3 active", kPolled);
+  auto& ep = out.Gauge("redis_ha_empty_primary_risk",
+                       "Empty-primary risk: 0 none, 1 latent, 2 imminent, 3 active", kPolled);
+  auto& sbf = out.Gauge("redis_ha_split_brain_risk_factor",
+                        "1 while the split-brain factor holds (docs/risks.md)", kPolled);
+  auto& epf = out.Gauge("redis_ha_empty_primary_risk_factor",
+                        "1 while the empty-primary factor holds (docs/risks.md)", kPolled);
+  auto& prim = out.Gauge("redis_ha_group_primaries",
+                         "Reachable data nodes of the group reporting role master", kPolled);
   auto& views = out.Gauge("redis_ha_group_primary_views",
-                          std::string("Distinct primaries named by the group's reachable "
-                                      "Sentinels") +
-                              kPolled);
+                          "Distinct primaries named by the group's reachable "
+                          "Sentinels",
+                          kPolled);
   auto& unavailable = out.Gauge("redis_ha_check_unavailable",
-                                std::string("1 when a check could not be made (CONFIG GET denied "
-                                            "or renamed)") +
-                                    kPolled);
+                                "1 when a check could not be made (CONFIG GET denied "
+                                "or renamed)",
+                                kPolled);
   auto& healthy = out.Gauge("redis_ha_group_healthy_replicas",
-                            std::string("Replicas with link up, not syncing or loading, "
-                                        "priority above 0 and lag within "
-                                        "--replica.max-lag-bytes") +
-                                kPolled);
-  auto& headroom = out.Gauge("redis_ha_replication_backlog_headroom_seconds",
-                             std::string("repl-backlog-size over the primary's write rate: how "
-                                         "long a replica may be cut off and still partially "
-                                         "resync (+Inf without writes)") +
-                                 kPolled);
-  auto& rate =
-      out.Gauge("redis_ha_primary_write_rate_bytes_per_second",
-                std::string("Smoothed growth of the primary's replication offset") + kPolled);
-  auto& p99 = out.Gauge("redis_ha_primary_round_trip_p99_seconds",
-                        std::string("p99 of the exporter's poll round trips to the primary over "
-                                    "--risk.rtt-window") +
+                            "Replicas with link up, not syncing or loading, "
+                            "priority above 0 and lag within "
+                            "--replica.max-lag-bytes",
                             kPolled);
+  auto& headroom = out.Gauge("redis_ha_replication_backlog_headroom_seconds",
+                             "repl-backlog-size over the primary's write rate: how "
+                             "long a replica may be cut off and still partially "
+                             "resync (+Inf without writes)",
+                             kPolled);
+  auto& rate = out.Gauge("redis_ha_primary_write_rate_bytes_per_second",
+                         "Smoothed growth of the primary's replication offset", kPolled);
+  auto& p99 = out.Gauge("redis_ha_primary_round_trip_p99_seconds",
+                        "p99 of the exporter's poll round trips to the primary over "
+                        "--risk.rtt-window",
+                        kPolled);
   auto& stall = out.Gauge("redis_ha_primary_max_stall_seconds",
-                          std::string("Longest time the primary went without answering, beyond "
-                                      "one poll interval, over --risk.rtt-window") +
-                              kPolled);
+                          "Longest time the primary went without answering, beyond "
+                          "one poll interval, over --risk.rtt-window",
+                          kPolled);
   auto& failovers = out.Counter("redis_ha_failovers_total",
-                                std::string("Changes of the primary named by the Sentinel "
-                                            "majority") +
-                                    kPolled);
+                                "Changes of the primary named by the Sentinel "
+                                "majority",
+                                kPolled);
   auto& last_fo = out.Gauge("redis_ha_group_last_failover_timestamp_seconds",
-                            std::string("When the exporter last saw the primary change (0: "
-                                        "never)") +
-                                kPolled);
+                            "When the exporter last saw the primary change (0: "
+                            "never)",
+                            kPolled);
   auto& restarts = out.Counter("redis_ha_node_restarts_total",
-                               std::string("Restarts of the node: run id changed or uptime went "
-                                           "back") +
-                                   kPolled);
+                               "Restarts of the node: run id changed or uptime went "
+                               "back",
+                               kPolled);
   auto& wipes = out.Counter("redis_ha_dataset_wipes_total",
-                            std::string("Times a replica's dataset collapsed after a full sync "
-                                        "from a restarted primary") +
-                                kPolled);
+                            "Times a replica's dataset collapsed after a full sync "
+                            "from a restarted primary",
+                            kPolled);
   for (const auto& [name, g] : s.groups) {
     const auto& a = g.assessment;
     LabelSet gl = {{"group", name}};
@@ -722,43 +713,41 @@ void AppendTail(std::string& out, const ClientMetric& metric) {
   out += '\n';
 }
 
-void AppendFamily(std::string& out, const MetricFamily& family) {
-  if (!family.help.empty()) {
-    out += "# HELP ";
-    out += family.name;
-    out += ' ';
-    out += family.help;
-    out += '\n';
+// # HELP name help+more (left out when both are empty), then # TYPE name type.
+void AppendHelpAndType(std::string& out, std::string_view name, std::string_view help,
+                       std::string_view more, MetricType type) {
+  if (!help.empty() || !more.empty()) {
+    out.append("# HELP ").append(name).append(" ").append(help).append(more).append("\n");
   }
-  out += "# TYPE ";
-  out += family.name;
-  out += ' ';
-  out += TypeName(family.type);
-  out += '\n';
+  out.append("# TYPE ").append(name).append(" ").append(TypeName(type)).append("\n");
+}
+
+void AppendFamily(std::string& out, const MetricFamily& family) {
+  AppendHelpAndType(out, family.name, family.help, {}, family.type);
   for (const auto& m : family.metric) {
+    // name<suffix>{labels} value[ timestamp]
+    auto line = [&](std::string_view suffix, auto value) {
+      AppendHead(out, family, m, suffix);
+      if constexpr (std::is_integral_v<decltype(value)>) {
+        AppendUint(out, value);
+      } else {
+        AppendDouble(out, value);
+      }
+      AppendTail(out, m);
+    };
     switch (family.type) {
       case MetricType::Counter:
-        AppendHead(out, family, m);
-        AppendDouble(out, m.counter.value);
-        AppendTail(out, m);
+        line("", m.counter.value);
         break;
       case MetricType::Gauge:
-        AppendHead(out, family, m);
-        AppendDouble(out, m.gauge.value);
-        AppendTail(out, m);
+        line("", m.gauge.value);
         break;
       case MetricType::Untyped:
-        AppendHead(out, family, m);
-        AppendDouble(out, m.untyped.value);
-        AppendTail(out, m);
+        line("", m.untyped.value);
         break;
       case MetricType::Summary:
-        AppendHead(out, family, m, "_count");
-        AppendUint(out, m.summary.sample_count);
-        AppendTail(out, m);
-        AppendHead(out, family, m, "_sum");
-        AppendDouble(out, m.summary.sample_sum);
-        AppendTail(out, m);
+        line("_count", m.summary.sample_count);
+        line("_sum", m.summary.sample_sum);
         for (const auto& q : m.summary.quantile) {
           AppendHead(out, family, m, "", "quantile", q.quantile);
           AppendDouble(out, q.value);
@@ -766,12 +755,8 @@ void AppendFamily(std::string& out, const MetricFamily& family) {
         }
         break;
       case MetricType::Histogram: {
-        AppendHead(out, family, m, "_count");
-        AppendUint(out, m.histogram.sample_count);
-        AppendTail(out, m);
-        AppendHead(out, family, m, "_sum");
-        AppendDouble(out, m.histogram.sample_sum);
-        AppendTail(out, m);
+        line("_count", m.histogram.sample_count);
+        line("_sum", m.histogram.sample_sum);
         double last = -std::numeric_limits<double>::infinity();
         for (const auto& b : m.histogram.bucket) {
           AppendHead(out, family, m, "_bucket", "le", b.upper_bound);
