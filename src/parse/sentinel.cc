@@ -247,6 +247,37 @@ T FromFieldMap(const FieldMap& fields) {
   return std::move(reader).Finish();
 }
 
+// Calls on_pair(key, value) for each pair of one flat field/value array (RESP2), in order.
+// An error reply, or an array of the wrong shape, gives its Error (pairs before a
+// non-string element have been visited by then). The one place these checks are made.
+template <typename OnPair>
+Status VisitFieldArray(const Reply& reply, const OnPair& on_pair) {
+  if (reply.is_error()) return ErrorFromReply(reply);
+  if (!reply.is_array()) return ShapeError("expected a field/value array", reply);
+  if (reply.elements.size() % 2 != 0) {
+    return ShapeError("field/value array of odd length", reply);
+  }
+  for (size_t i = 0; i < reply.elements.size(); i += 2) {
+    const Reply& key = reply.elements[i];
+    const Reply& value = reply.elements[i + 1];
+    if (!key.is_text() || !value.is_text()) {
+      return ShapeError("field/value array with a non-string element", reply);
+    }
+    on_pair(key.str, value.str);
+  }
+  return Status::Ok();
+}
+
+// One table entry read in one pass, without a FieldMap.
+template <typename T>
+Result<T> ReadEntry(const Reply& entry) {
+  EntryReader<T> reader;
+  Status s = VisitFieldArray(
+      entry, [&](const std::string& k, const std::string& v) { reader.Apply(k, v); });
+  if (!s) return s.error();
+  return std::move(reader).Finish();
+}
+
 // ParseFieldArrays + FromFieldMap on each entry, without the maps (same checks and errors).
 template <typename T>
 Result<std::vector<T>> ParseTable(const Reply& reply) {
@@ -255,29 +286,12 @@ Result<std::vector<T>> ParseTable(const Reply& reply) {
   std::vector<T> out;
   out.reserve(reply.elements.size());
   for (size_t i = 0; i < reply.elements.size(); ++i) {
-    const Reply& e = reply.elements[i];
-    std::optional<Error> bad;
-    if (e.is_error()) {
-      bad = ErrorFromReply(e);
-    } else if (!e.is_array()) {
-      bad = ShapeError("expected a field/value array", e);
-    } else if (e.elements.size() % 2 != 0) {
-      bad = ShapeError("field/value array of odd length", e);
+    Result<T> one = ReadEntry<T>(reply.elements[i]);
+    if (!one.ok()) {
+      return MakeError(one.error().kind,
+                       "entry " + std::to_string(i) + ": " + one.error().message);
     }
-    EntryReader<T> reader;
-    for (size_t k = 0; !bad && k < e.elements.size(); k += 2) {
-      const Reply& key = e.elements[k];
-      const Reply& value = e.elements[k + 1];
-      if (!key.is_text() || !value.is_text()) {
-        bad = ShapeError("field/value array with a non-string element", e);
-        break;
-      }
-      reader.Apply(key.str, value.str);
-    }
-    if (bad) {
-      return MakeError(bad->kind, "entry " + std::to_string(i) + ": " + bad->message);
-    }
-    out.push_back(std::move(reader).Finish());
+    out.push_back(std::move(one).value());
   }
   return out;
 }
@@ -418,21 +432,10 @@ bool IsPermissionError(std::string_view message) {
 }
 
 Result<FieldMap> ParseFieldArray(const Reply& reply) {
-  if (reply.is_error()) return ErrorFromReply(reply);
-  if (!reply.is_array())
-    return ShapeError("expected a field/value array", reply);
-  if (reply.elements.size() % 2 != 0) {
-    return ShapeError("field/value array of odd length", reply);
-  }
   FieldMap out;
-  for (size_t i = 0; i < reply.elements.size(); i += 2) {
-    const Reply& k = reply.elements[i];
-    const Reply& v = reply.elements[i + 1];
-    if (!k.is_text() || !v.is_text()) {
-      return ShapeError("field/value array with a non-string element", reply);
-    }
-    out.insert_or_assign(k.str, v.str);
-  }
+  Status s = VisitFieldArray(
+      reply, [&](const std::string& k, const std::string& v) { out.insert_or_assign(k, v); });
+  if (!s) return s.error();
   return out;
 }
 
@@ -515,9 +518,7 @@ SentinelReplica ParseSentinelReplica(const FieldMap& f) {
 SentinelPeer ParseSentinelPeer(const FieldMap& f) { return FromFieldMap<SentinelPeer>(f); }
 
 Result<SentinelPrimary> ParseSentinelPrimaryReply(const Reply& reply) {
-  Result<FieldMap> f = ParseFieldArray(reply);
-  if (!f.ok()) return f.error();
-  return ParseSentinelPrimary(*f);
+  return ReadEntry<SentinelPrimary>(reply);
 }
 
 Result<std::vector<SentinelPrimary>> ParseSentinelPrimaries(
