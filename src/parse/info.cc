@@ -198,26 +198,16 @@ struct InfoView {
 };
 
 // What ParseDataNodeInfo(text) reads of an INFO text, as views into it: the value of each of
-// kDataNodeKeys by its index (the last line wins, as in InfoMap), the slaveN, replicaN and
-// dbN lines sorted by key, one per key, and the section names. No map, sort of every line
-// or copy: this runs for every data node on every poll.
-struct DataNodeView {
+// kDataNodeKeys by its index (the last line wins, as in InfoMap), and, as an InfoView, the
+// slaveN, replicaN and dbN lines and the section names. No map, sort of every line or copy:
+// this runs for every data node on every poll.
+struct DataNodeView : InfoView {
   std::array<std::optional<std::string_view>, kDataNodeKeyCount> values{};
-  std::vector<std::pair<std::string_view, std::string_view>> fields;  // indexed keys only
-  std::vector<std::string_view> sections;
 
   const std::string_view* Find(const Key& key) const {
-    if (key.index != kNoKey) {
-      const std::optional<std::string_view>& v = values[key.index];
-      return v ? &*v : nullptr;
-    }
-    auto it = std::lower_bound(fields.begin(), fields.end(), key.name,
-                               [](const auto& f, std::string_view k) { return f.first < k; });
-    return it != fields.end() && it->first == key.name ? &it->second : nullptr;
-  }
-  bool HasSection(std::string_view name) const {
-    return std::any_of(sections.begin(), sections.end(),
-                       [&](std::string_view s) { return EqualsIgnoreCase(s, name); });
+    if (key.index == kNoKey) return InfoView::Find(key.name);
+    const std::optional<std::string_view>& v = values[key.index];
+    return v ? &*v : nullptr;
   }
 };
 
