@@ -145,6 +145,9 @@ class Connection {
   Status ContinueHandshake();
   Status Flush();
   Status ReadAvailable();
+  // Feeds `n` received bytes to the reader and queues every reply they complete.
+  Status FeedReader(const char* data, size_t n);
+  static constexpr size_t kFeedPiece = 2048;
   Status Fail(ErrorKind kind, std::string message);
 
   // Transport seam: plain TCP or TLS. kOk moves *n > 0 bytes; kError sets *error.
