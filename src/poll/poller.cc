@@ -416,11 +416,11 @@ model::SnapshotPtr Poller::Cycle(const std::set<std::string>* only) {
     }
     if (requests.empty()) break;
 
-    auto responses = pool_.Execute(requests, config_.poll_timeout, stop);
-
-    for (size_t i = 0; i < plans.size(); ++i) {
+    // Each response is handled as soon as it arrives (see ConnectionPool::Execute); the
+    // plans of one round are independent of each other, so their order does not matter.
+    auto handle = [&](size_t i, redis::Response&& response) {
       const Plan& p = plans[i];
-      redis::Response& resp = responses[i];
+      redis::Response& resp = response;
       if (p.kind == Plan::kNode) {
         model::NodeState n;
         n.address = p.address;
@@ -466,7 +466,7 @@ model::SnapshotPtr Poller::Cycle(const std::set<std::string>* only) {
           }
         }
         cs.nodes[p.address] = std::move(n);
-        continue;
+        return;
       }
 
       // Sentinels.
@@ -474,7 +474,7 @@ model::SnapshotPtr Poller::Cycle(const std::set<std::string>* only) {
       size_t next = 0;
       if (p.kind == Plan::kSentinelGroups) {
         ObserveSentinelGroups(p.address, p.groups, rec, resp, previous.get(), cs);
-        continue;
+        return;
       }
       if (p.kind == Plan::kSentinel) {
         model::SentinelState st;
@@ -486,8 +486,11 @@ model::SnapshotPtr Poller::Cycle(const std::set<std::string>* only) {
         if (s) s = ObserveSentinelInfo(resp.replies[0], st);
         if (s) {
           auto v = ObserveMasters(resp.replies[1], p.address, config_);
-          if (v) views = std::move(*v);
-          else s = v.error();
+          if (v) {
+            views = std::move(*v);
+          } else {
+            s = v.error();
+          }
         }
         if (!s) {
           st.up = false;
@@ -497,7 +500,7 @@ model::SnapshotPtr Poller::Cycle(const std::set<std::string>* only) {
           CountError("sentinel", s.error().kind);
           log::Debug("sentinel poll failed", {{"sentinel", p.address}, {"err", s.error().message}});
           cs.sentinels[p.address] = std::move(st);
-          continue;
+          return;
         }
         st.up = true;
         rec.groups.clear();
@@ -509,7 +512,7 @@ model::SnapshotPtr Poller::Cycle(const std::set<std::string>* only) {
         cs.views[p.address] = std::move(views);
         next = 2;
       }
-      if (!resp.status) continue;  // details round failed: the views keep their MASTERS data
+      if (!resp.status) return;  // details round failed: the views keep their MASTERS data
       auto& views = cs.views[p.address];
       for (const auto& g : p.groups) {
         if (next + 3 > resp.replies.size()) break;
@@ -527,7 +530,8 @@ model::SnapshotPtr Poller::Cycle(const std::set<std::string>* only) {
         }
         next += 3;
       }
-    }
+    };
+    pool_.Execute(requests, config_.poll_timeout, stop, handle);
 
     // Learn the topology from what the Sentinels said in this round.
     const auto now = SteadyClock::now();

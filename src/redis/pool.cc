@@ -3,6 +3,8 @@
 #include <poll.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 
 namespace redis_ha::redis {
 
@@ -26,6 +28,15 @@ Connection& ConnectionPool::Get(const Request& request, bool& reconnected) {
 std::vector<Response> ConnectionPool::Execute(const std::vector<Request>& requests,
                                               std::chrono::milliseconds timeout,
                                               std::stop_token stop) {
+  std::vector<Response> out(requests.size());
+  Execute(requests, timeout, std::move(stop),
+          [&out](size_t i, Response&& response) { out[i] = std::move(response); });
+  return out;
+}
+
+void ConnectionPool::Execute(const std::vector<Request>& requests,
+                             std::chrono::milliseconds timeout, std::stop_token stop,
+                             const ResponseHandler& on_response) {
   const auto start = Clock::now();
   const auto deadline = start + timeout;
   std::vector<Response> responses(requests.size());
@@ -33,6 +44,7 @@ std::vector<Response> ConnectionPool::Execute(const std::vector<Request>& reques
   std::vector<bool> pending(requests.size(), false);
   std::vector<bool> may_retry(requests.size(), false);
   std::vector<uint64_t> received_at_start(requests.size(), 0);
+  std::vector<size_t> failed_at_start;
 
   // Two requests for one endpoint (a Sentinel that names itself as a primary, an address map
   // sending two targets to one server) must not share a pipeline, or one takes the other's
@@ -56,6 +68,7 @@ std::vector<Response> ConnectionPool::Execute(const std::vector<Request>& reques
     if (c.PendingReplies() > 0) c.Close();  // leftovers mean a desynchronised pipeline
     if (Status s = c.BeginConnect(); !s) {
       responses[i].status = s;
+      failed_at_start.push_back(i);
       continue;
     }
     for (const auto& cmd : requests[i].commands) c.Queue(cmd);
@@ -66,6 +79,10 @@ std::vector<Response> ConnectionPool::Execute(const std::vector<Request>& reques
     may_retry[i] = !reconnected;
     received_at_start[i] = c.bytes_received();
   }
+
+  // Handed over only once every request is on its way, so the caller's work on them does
+  // not delay the sending.
+  for (size_t i : failed_at_start) on_response(i, std::move(responses[i]));
 
   std::vector<pollfd> fds;
   std::vector<size_t> index;
@@ -100,6 +117,7 @@ std::vector<Response> ConnectionPool::Execute(const std::vector<Request>& reques
                                                      std::to_string(timeout.count()) + "ms");
         conns[i]->Close();
         pending[i] = false;
+        on_response(i, std::move(responses[i]));
       }
       break;
     }
@@ -108,7 +126,16 @@ std::vector<Response> ConnectionPool::Execute(const std::vector<Request>& reques
     int rc = ::poll(fds.data(), fds.size(), static_cast<int>(wait.count()));
     if (rc < 0) {
       if (errno == EINTR) continue;
-      break;  // treated as timeouts on the next turn
+      // Not expected (the descriptors are valid and few): every pending request fails.
+      const std::string why = std::string("poll: ") + std::strerror(errno);
+      for (size_t i : index) {
+        if (i == kResolverSlot) continue;
+        conns[i]->Close();
+        pending[i] = false;
+        responses[i].status = MakeError(ErrorKind::kProtocol, why);
+        on_response(i, std::move(responses[i]));
+      }
+      break;
     }
     // Some name was resolved: every resolving connection looks for its own.
     const bool resolved = resolving && fds.back().revents != 0;
@@ -140,6 +167,7 @@ std::vector<Response> ConnectionPool::Execute(const std::vector<Request>& reques
         }
         responses[i].status = s;
         pending[i] = false;
+        on_response(i, std::move(responses[i]));
         continue;
       }
       if (c.PendingReplies() >= requests[i].commands.size()) {
@@ -154,6 +182,7 @@ std::vector<Response> ConnectionPool::Execute(const std::vector<Request>& reques
                                requests[i].endpoint.ToString() + ": " + bad.str.substr(0, 120));
         }
         pending[i] = false;
+        on_response(i, std::move(r));
       }
     }
   }
@@ -161,7 +190,6 @@ std::vector<Response> ConnectionPool::Execute(const std::vector<Request>& reques
     retired_sent_ += c->bytes_sent();
     retired_received_ += c->bytes_received();
   }
-  return responses;
 }
 
 void ConnectionPool::Retain(const std::set<Endpoint>& keep) {

@@ -17,6 +17,7 @@
 #define REDIS_HA_REDIS_POOL_H_
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -47,8 +48,17 @@ class ConnectionPool {
       : limits_(limits),
         resolver_(resolver ? std::move(resolver) : std::make_shared<Resolver>()) {}
 
-  // Requests must name distinct endpoints.
+  // Called once per request, with its index in `requests`, as soon as that request is
+  // answered, has failed or has timed out, on the thread that called Execute.
+  using ResponseHandler = std::function<void(size_t index, Response&& response)>;
+
   // A stop request ends the wait early (pending requests fail with kTimeout).
+  // Calls `on_response` once per request, in the order they complete, and returns when
+  // every request has had its call. Handling each response as it arrives, while its
+  // replies are still in the CPU's caches, costs less than holding them all to the end.
+  void Execute(const std::vector<Request>& requests, std::chrono::milliseconds timeout,
+               std::stop_token stop, const ResponseHandler& on_response);
+  // The same, returning all the responses at the end (indexed like `requests`).
   std::vector<Response> Execute(const std::vector<Request>& requests,
                                 std::chrono::milliseconds timeout,
                                 std::stop_token stop = {});

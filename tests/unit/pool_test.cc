@@ -98,6 +98,71 @@ TEST(PoolTest, AStalledServerTimesOutWithoutDelayingAnother) {
   EXPECT_EQ(r[1].replies[0].str, "OK");
 }
 
+TEST(PoolTest, EachResponseIsHandedOverOnceAsSoonAsItCompletes) {
+  FakeServer stalled([](int, const std::atomic<bool>& stop) { FakeServer::WaitForStop(stop); });
+  FakeServer fine([](int fd, const std::atomic<bool>& stop) {
+    FakeServer::ReadCommands(fd, 2, stop);
+    FakeServer::SendAll(fd, "+OK\r\n:42\r\n");
+    FakeServer::WaitForStop(stop);
+  });
+  int refused_port;
+  {
+    FakeServer gone([](int, const std::atomic<bool>&) {});
+    refused_port = gone.port();
+  }
+  ConnectionPool pool;
+  std::vector<std::pair<size_t, Response>> got;
+  pool.Execute({Req(stalled, {{"PING"}}), Req(fine, {{"PING"}, {"DBSIZE"}}),
+                Request{Endpoint{"127.0.0.1", refused_port}, {}, {{"PING"}}}},
+               300ms, {}, [&](size_t i, Response&& r) { got.emplace_back(i, std::move(r)); });
+  ASSERT_EQ(got.size(), 3u);
+  // The stalled server is answered last, at the deadline; the others before it.
+  EXPECT_EQ(got[2].first, 0u);
+  ASSERT_FALSE(got[2].second.status.ok());
+  EXPECT_EQ(got[2].second.status.error().kind, ErrorKind::kTimeout);
+  for (size_t k = 0; k < 2; ++k) {
+    const auto& [i, r] = got[k];
+    if (i == 1) {
+      ASSERT_TRUE(r.status.ok()) << r.status.error().message;
+      ASSERT_EQ(r.replies.size(), 2u);
+      EXPECT_EQ(r.replies[0].str, "OK");
+      EXPECT_EQ(r.replies[1].integer, 42);
+    } else {
+      EXPECT_EQ(i, 2u);
+      ASSERT_FALSE(r.status.ok());
+      EXPECT_EQ(r.status.error().kind, ErrorKind::kConnect);
+    }
+  }
+  EXPECT_NE(got[0].first, got[1].first);
+}
+
+TEST(PoolTest, ManyPipelinedRepliesInOneBurstAreAllDecoded) {
+  // 400 replies of 0 to 2000 bytes written at once (~400 KB): the reader is fed in pieces
+  // and a read that fills the buffer is followed by another.
+  constexpr int kReplies = 400;
+  auto payload = [](int i) {
+    return std::string(static_cast<size_t>(i * 37 % 2001), static_cast<char>('a' + i % 26));
+  };
+  FakeServer server([&](int fd, const std::atomic<bool>& stop) {
+    FakeServer::ReadCommands(fd, kReplies, stop);
+    std::string all;
+    for (int i = 0; i < kReplies; ++i) {
+      const std::string p = payload(i);
+      all += "$" + std::to_string(p.size()) + "\r\n" + p + "\r\n";
+    }
+    FakeServer::SendAll(fd, all);
+    FakeServer::WaitForStop(stop);
+  });
+  std::vector<std::vector<std::string>> cmds(kReplies, std::vector<std::string>{"GET", "k"});
+  ConnectionPool pool;
+  auto r = pool.Execute({Req(server, cmds)}, 5s);
+  ASSERT_TRUE(r[0].status.ok()) << r[0].status.error().message;
+  ASSERT_EQ(r[0].replies.size(), static_cast<size_t>(kReplies));
+  for (int i = 0; i < kReplies; ++i) {
+    ASSERT_EQ(r[0].replies[static_cast<size_t>(i)].str, payload(i)) << "reply " << i;
+  }
+}
+
 TEST(PoolTest, GarbageIsAProtocolError) {
   FakeServer server([](int fd, const std::atomic<bool>& stop) {
     FakeServer::ReadCommands(fd, 1, stop);
