@@ -2,6 +2,8 @@
 
 #include <poll.h>
 #include <pthread.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <algorithm>
 
@@ -13,7 +15,16 @@ namespace redis_ha::poll {
 namespace {
 using SteadyClock = std::chrono::steady_clock;
 constexpr std::chrono::milliseconds kMaxBackoff{5000};
-constexpr std::chrono::milliseconds kTick{100};
+// How often a connection waiting for its host name is checked (the resolver's notify_fd
+// belongs to the poll loop, which drains it). Otherwise the thread sleeps in poll(2) until
+// a subscription has data, a reconnect is due, the Sentinels change or Stop is called.
+constexpr std::chrono::milliseconds kResolveTick{100};
+constexpr std::chrono::milliseconds kIdleWait{10000};
+
+bool SameTarget(const EventSubscriber::Target& a, const EventSubscriber::Target& b) {
+  return a.endpoint == b.endpoint && a.credentials.username == b.credentials.username &&
+         a.credentials.password == b.credentials.password && a.credentials.tls == b.credentials.tls;
+}
 
 bool IsCounted(const std::string& event) {
   return std::find(model::kCountedEvents.begin(), model::kCountedEvents.end(), event) !=
@@ -31,9 +42,18 @@ EventSubscriber::EventSubscriber(std::function<void(const std::string&)> on_urge
                                  redis::Limits limits, std::shared_ptr<redis::Resolver> resolver)
     : on_urgent_(std::move(on_urgent)),
       limits_(limits),
-      resolver_(resolver ? std::move(resolver) : std::make_shared<redis::Resolver>()) {}
+      resolver_(resolver ? std::move(resolver) : std::make_shared<redis::Resolver>()),
+      wake_fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
 
-EventSubscriber::~EventSubscriber() { Stop(); }
+EventSubscriber::~EventSubscriber() {
+  Stop();
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+}
+
+void EventSubscriber::Wake() const {
+  const uint64_t one = 1;
+  if (wake_fd_ >= 0) (void)!::write(wake_fd_, &one, sizeof(one));
+}
 
 void EventSubscriber::Start() {
   thread_ = std::jthread([this](std::stop_token stop) { Run(stop); });
@@ -47,8 +67,14 @@ void EventSubscriber::Stop() {
 }
 
 void EventSubscriber::SetSentinels(std::vector<Target> targets) {
-  std::lock_guard lock(mu_);
-  targets_ = std::move(targets);
+  {
+    std::lock_guard lock(mu_);
+    if (std::equal(targets.begin(), targets.end(), targets_.begin(), targets_.end(), SameTarget)) {
+      return;  // called after every poll cycle; mostly nothing changed
+    }
+    targets_ = std::move(targets);
+  }
+  Wake();
 }
 
 size_t EventSubscriber::subscribed() const {
@@ -87,6 +113,7 @@ void EventSubscriber::Run(std::stop_token stop) {
   ::pthread_setname_np(::pthread_self(), "events");
   std::vector<pollfd> fds;
   std::vector<std::string> order;
+  std::stop_callback wake_on_stop(stop, [this] { Wake(); });
   while (!stop.stop_requested()) {
     std::vector<Target> targets;
     {
@@ -127,14 +154,37 @@ void EventSubscriber::Run(std::stop_token stop) {
       }
     }
 
+    // Counted before the wait, so what was just subscribed or dropped shows at once.
+    size_t live = 0;
+    for (const auto& [addr, slot] : slots_) live += slot.subscribed ? 1 : 0;
+    {
+      std::lock_guard lock(mu_);
+      subscribed_ = live;
+    }
+
     fds.clear();
     order.clear();
+    auto wait = wake_fd_ >= 0 ? kIdleWait : kResolveTick;  // no eventfd: check stop often
     for (auto& [addr, slot] : slots_) {
+      if (slot.conn && slot.conn->resolving()) {
+        wait = std::min(wait, kResolveTick);
+      } else if (!slot.conn || !slot.conn->open()) {
+        wait = std::min(
+            wait, std::max(std::chrono::milliseconds(1),
+                           std::chrono::ceil<std::chrono::milliseconds>(slot.next_attempt - now)));
+      }
       if (!slot.conn || !slot.conn->open()) continue;
       fds.push_back(pollfd{slot.conn->fd(), slot.conn->Events(), 0});
       order.push_back(addr);
     }
-    int rc = ::poll(fds.data(), fds.size(), static_cast<int>(kTick.count()));
+    fds.push_back(pollfd{wake_fd_, POLLIN, 0});
+    int rc = ::poll(fds.data(), fds.size(), static_cast<int>(wait.count()));
+    if (rc > 0 && (fds.back().revents & POLLIN)) {
+      uint64_t n = 0;
+      while (::read(wake_fd_, &n, sizeof(n)) > 0) {
+      }
+    }
+    fds.pop_back();
     if (rc > 0) {
       for (size_t i = 0; i < fds.size(); ++i) {
         if (fds[i].revents == 0) continue;
@@ -168,10 +218,6 @@ void EventSubscriber::Run(std::stop_token stop) {
         }
       }
     }
-    size_t live = 0;
-    for (const auto& [addr, slot] : slots_) live += slot.subscribed ? 1 : 0;
-    std::lock_guard lock(mu_);
-    subscribed_ = live;
   }
   slots_.clear();
 }

@@ -7,7 +7,8 @@
 // `kRecentEvents`, and calls `on_urgent(group)` for events that should be polled at once
 // (+switch-master, +sdown, -sdown, +odown, -odown, +failover-end,
 // +failover-state-reconf-slaves, +tilt; group is "" for +tilt). Counts are cumulative
-// for the process lifetime, so nothing between two scrapes is lost.
+// for the process lifetime, so nothing between two scrapes is lost. The thread sleeps until
+// a subscription has data, a reconnect is due or the Sentinels change (no periodic tick).
 //
 // Thread-safety: SetSentinels, Fill, Start and Stop are safe from any thread.
 #ifndef REDIS_HA_POLL_SUBSCRIBER_H_
@@ -60,6 +61,8 @@ class EventSubscriber {
     bool subscribed = false;
   };
   void Run(std::stop_token stop);
+  // Ends the subscriber thread's current wait (new Sentinels, Stop).
+  void Wake() const;
   void Handle(const std::string& sentinel, const redis::Reply& reply);
 
   std::function<void(const std::string&)> on_urgent_;
@@ -71,6 +74,7 @@ class EventSubscriber {
   std::deque<model::SentinelEventRecord> recent_;  // guarded by mu_
   size_t subscribed_ = 0;                          // guarded by mu_
   std::map<std::string, Slot> slots_;              // subscriber thread only
+  int wake_fd_ = -1;                               // eventfd; closed by the destructor
   std::jthread thread_;
 };
 

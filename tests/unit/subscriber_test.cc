@@ -1,0 +1,97 @@
+// EventSubscriber against scripted Sentinels: subscribing, new Sentinels while idle, events.
+#include "poll/subscriber.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/fake_server.h"
+
+namespace redis_ha::poll {
+namespace {
+
+using redis_ha::testing::FakeServer;
+using namespace std::chrono_literals;
+
+// Waits up to 20 s for `done()`; the subscriber reacts in milliseconds, the deadline only
+// keeps a broken build from hanging.
+template <typename F>
+bool WaitFor(const F& done) {
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(2ms);
+  }
+  return true;
+}
+
+std::string Bulk(const std::string& s) {
+  return "$" + std::to_string(s.size()) + "\r\n" + s + "\r\n";
+}
+
+// A Sentinel that confirms PSUBSCRIBE * and then publishes `event` once `publish` is set.
+FakeServer::Script SentinelPublishing(const std::atomic<bool>& publish, std::string event,
+                                      std::string payload) {
+  return [&publish, event, payload](int fd, const std::atomic<bool>& stop) {
+    FakeServer::ReadCommands(fd, 1, stop);
+    FakeServer::SendAll(fd, "*3\r\n" + Bulk("psubscribe") + Bulk("*") + ":1\r\n");
+    while (!publish && !stop) std::this_thread::sleep_for(2ms);
+    FakeServer::SendAll(fd, "*4\r\n" + Bulk("pmessage") + Bulk("*") + Bulk(event) + Bulk(payload));
+    FakeServer::WaitForStop(stop);
+  };
+}
+
+EventSubscriber::Target TargetOf(const FakeServer& s) {
+  return EventSubscriber::Target{redis::Endpoint{"127.0.0.1", s.port()}, {}};
+}
+
+TEST(SubscriberTest, SubscribesToNewSentinelsAndReportsUrgentEvents) {
+  std::atomic<bool> publish{false};
+  FakeServer a(SentinelPublishing(publish, "+sdown", "master g1 127.0.0.1 6379"));
+  FakeServer b(SentinelPublishing(publish, "+switch-master", "g2 127.0.0.1 6379 127.0.0.1 6380"));
+  std::mutex mu;
+  std::vector<std::string> urgent;
+  EventSubscriber sub(
+      [&](const std::string& group) {
+        std::lock_guard lock(mu);
+        urgent.push_back(group);
+      },
+      redis::Limits{});
+  sub.Start();
+  sub.SetSentinels({TargetOf(a)});
+  ASSERT_TRUE(WaitFor([&] { return sub.subscribed() == 1; }));
+  // Given while the thread sleeps with nothing to do: it wakes for the new Sentinel.
+  sub.SetSentinels({TargetOf(a), TargetOf(b)});
+  ASSERT_TRUE(WaitFor([&] { return sub.subscribed() == 2; }));
+  // The same list again changes nothing.
+  sub.SetSentinels({TargetOf(a), TargetOf(b)});
+  EXPECT_EQ(sub.subscribed(), 2u);
+
+  publish = true;
+  ASSERT_TRUE(WaitFor([&] {
+    std::lock_guard lock(mu);
+    return urgent.size() == 2;
+  }));
+  {
+    std::lock_guard lock(mu);
+    std::sort(urgent.begin(), urgent.end());
+    EXPECT_EQ(urgent, (std::vector<std::string>{"g1", "g2"}));
+  }
+  model::Snapshot snap;
+  sub.Fill(snap);
+  ASSERT_EQ(snap.recent_events.size(), 2u);
+
+  // Dropping a Sentinel closes its subscription; Stop ends the thread while it waits.
+  sub.SetSentinels({TargetOf(b)});
+  ASSERT_TRUE(WaitFor([&] { return sub.subscribed() == 1; }));
+  sub.Stop();
+}
+
+}  // namespace
+}  // namespace redis_ha::poll
