@@ -47,7 +47,11 @@ struct Poller::CycleState {
 Poller::Poller(Config config)
     : config_(std::move(config)),
       resolver_(std::make_shared<redis::Resolver>()),
-      pool_(redis::Limits{static_cast<size_t>(config_.max_reply_bytes), 1 << 20}, resolver_) {
+      pool_(redis::Limits{static_cast<size_t>(config_.max_reply_bytes), 1 << 20}, resolver_),
+      node_commands_(redis::EncodedCommands::Encode({{"INFO"}})) {
+  std::vector<std::vector<std::string>> with_config{{"INFO"}};
+  for (const auto& c : ConfigCommands()) with_config.push_back(c);
+  node_commands_with_config_ = redis::EncodedCommands::Encode(with_config);
   for (const auto& e : config_.sentinels) {
     auto& rec = sentinels_[e.ToString()];
     rec.endpoint = e;
@@ -374,14 +378,21 @@ model::SnapshotPtr Poller::Cycle(const std::set<std::string>* only) {
       if (!cs.sentinels.count(addr)) {
         Plan p{Plan::kSentinel, addr, {}, true, false};
         redis::Request r{rec.endpoint, config_.SentinelCredentials(cred_group), {}};
-        r.commands.reserve(2 + 3 * rec.groups.size());
-        r.commands.push_back({"INFO"});
-        r.commands.push_back({"SENTINEL", "MASTERS"});
+        p.groups.reserve(rec.groups.size());
         for (const auto& g : rec.groups) {
-          if (!config_.WatchesGroup(g)) continue;
-          p.groups.push_back(g);
-          AddSentinelGroupCommands(g, r.commands);
+          if (config_.WatchesGroup(g)) p.groups.push_back(g);
         }
+        // The same every cycle while the Sentinel's groups stay the same: encoded once.
+        if (!rec.full_commands || rec.full_groups != p.groups) {
+          std::vector<std::vector<std::string>> commands;
+          commands.reserve(2 + 3 * p.groups.size());
+          commands.push_back({"INFO"});
+          commands.push_back({"SENTINEL", "MASTERS"});
+          for (const auto& g : p.groups) AddSentinelGroupCommands(g, commands);
+          rec.full_commands = redis::EncodedCommands::Encode(commands);
+          rec.full_groups = p.groups;
+        }
+        r.encoded = rec.full_commands;
         requests.push_back(std::move(r));
         plans.push_back(std::move(p));
       } else if (cs.sentinels[addr].up) {
@@ -405,11 +416,9 @@ model::SnapshotPtr Poller::Cycle(const std::set<std::string>* only) {
         if (cs.nodes.count(addr) || planned_nodes.count(addr)) continue;
         planned_nodes.insert(addr);
         Plan p{Plan::kNode, addr, {gname}, false, false};
-        redis::Request r{nrec.endpoint, config_.RedisCredentials(gname), {{"INFO"}}};
-        if (nrec.cycles_since_config >= refresh_cycles) {
-          p.with_config = true;
-          for (const auto& c : ConfigCommands()) r.commands.push_back(c);
-        }
+        redis::Request r{nrec.endpoint, config_.RedisCredentials(gname), {}};
+        p.with_config = nrec.cycles_since_config >= refresh_cycles;
+        r.encoded = p.with_config ? node_commands_with_config_ : node_commands_;
         requests.push_back(std::move(r));
         plans.push_back(std::move(p));
       }

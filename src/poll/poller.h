@@ -87,6 +87,9 @@ class Poller {
     bool seed = false;
     std::vector<std::string> groups;  // watched groups it monitored when last reachable
     std::chrono::steady_clock::time_point last_listed{};
+    // A full cycle's commands for `full_groups`, encoded once while that list stays the same.
+    std::vector<std::string> full_groups;
+    std::shared_ptr<const redis::EncodedCommands> full_commands;
   };
   struct NodeRecord {
     redis::Endpoint endpoint;
@@ -129,6 +132,9 @@ class Poller {
   Config config_;
   std::shared_ptr<redis::Resolver> resolver_;  // host names, for the pool and the events
   redis::ConnectionPool pool_;
+  // A data node's commands, encoded once: INFO, and INFO with the CONFIG GETs.
+  std::shared_ptr<const redis::EncodedCommands> node_commands_;
+  std::shared_ptr<const redis::EncodedCommands> node_commands_with_config_;
   std::map<std::string, SentinelRecord> sentinels_;  // by dialled address
   std::map<std::string, GroupRecord> groups_;
   model::ExporterStats stats_;

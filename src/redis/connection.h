@@ -29,6 +29,7 @@
 #include <deque>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "redis/reply.h"
@@ -112,6 +113,8 @@ class Connection {
 
   // Queues one command; it is sent when the socket is writable.
   void Queue(const std::vector<std::string>& args);
+  // Queues commands already encoded in RESP (see AppendCommand).
+  void QueueEncoded(std::string_view commands) { out_.append(commands); }
 
   // The poll(2) events this connection waits for (POLLIN and/or POLLOUT; during a TLS
   // handshake, whichever OpenSSL needs).

@@ -10,6 +10,24 @@ namespace redis_ha::redis {
 
 using Clock = std::chrono::steady_clock;
 
+namespace {
+void QueueAll(Connection& c, const Request& request) {
+  if (request.encoded) {
+    c.QueueEncoded(request.encoded->bytes);
+  } else {
+    for (const auto& cmd : request.commands) c.Queue(cmd);
+  }
+}
+}  // namespace
+
+std::shared_ptr<const EncodedCommands> EncodedCommands::Encode(
+    const std::vector<std::vector<std::string>>& commands) {
+  auto out = std::make_shared<EncodedCommands>();
+  for (const auto& cmd : commands) AppendCommand(cmd, out->bytes);
+  out->count = commands.size();
+  return out;
+}
+
 Connection& ConnectionPool::Get(const Request& request, bool& reconnected) {
   auto& slot = connections_[request.endpoint];
   if (slot && !slot->UsesCredentials(request.credentials)) {
@@ -71,7 +89,7 @@ void ConnectionPool::Execute(const std::vector<Request>& requests,
       failed_at_start.push_back(i);
       continue;
     }
-    for (const auto& cmd : requests[i].commands) c.Queue(cmd);
+    QueueAll(c, requests[i]);
     conns[i] = &c;
     pending[i] = true;
     // A reused connection the server closed while idle (restart, idle timeout) fails
@@ -147,7 +165,7 @@ void ConnectionPool::Execute(const std::vector<Request>& requests,
       const bool resolve_now = resolved && c.resolving();
       if (fds[k].revents == 0 && !resolve_now) continue;
       Status s = resolve_now ? c.ContinueResolve() : c.HandleEvents(fds[k].revents);
-      if (s && c.eof() && c.PendingReplies() < requests[i].commands.size()) {
+      if (s && c.eof() && c.PendingReplies() < requests[i].command_count()) {
         s = MakeError(ErrorKind::kProtocol,
                       "connection closed by " + requests[i].endpoint.ToString());
         c.Close();
@@ -158,7 +176,7 @@ void ConnectionPool::Execute(const std::vector<Request>& requests,
           may_retry[i] = false;
           responses[i].reconnected = true;
           if (Status again = c.BeginConnect(); again) {
-            for (const auto& cmd : requests[i].commands) c.Queue(cmd);
+            QueueAll(c, requests[i]);
             received_at_start[i] = c.bytes_received();
             continue;
           } else {
@@ -170,9 +188,9 @@ void ConnectionPool::Execute(const std::vector<Request>& requests,
         on_response(i, std::move(responses[i]));
         continue;
       }
-      if (c.PendingReplies() >= requests[i].commands.size()) {
+      if (c.PendingReplies() >= requests[i].command_count()) {
         auto& r = responses[i];
-        r.replies.reserve(requests[i].commands.size());
+        r.replies.reserve(requests[i].command_count());
         while (c.HasReply()) r.replies.push_back(c.PopReply());
         if (c.eof()) c.Close();
         r.round_trip = Clock::now() - start;

@@ -22,16 +22,29 @@
 #include <memory>
 #include <set>
 #include <stop_token>
+#include <string>
 #include <vector>
 
 #include "redis/connection.h"
 
 namespace redis_ha::redis {
 
+// Commands encoded once (RESP) and shared by the requests that repeat them every cycle.
+struct EncodedCommands {
+  std::string bytes;
+  size_t count = 0;
+  static std::shared_ptr<const EncodedCommands> Encode(
+      const std::vector<std::vector<std::string>>& commands);
+};
+
 struct Request {
   Endpoint endpoint;
   Credentials credentials;
   std::vector<std::vector<std::string>> commands;
+  // When set, sent instead of `commands` (left empty).
+  std::shared_ptr<const EncodedCommands> encoded = nullptr;
+
+  size_t command_count() const { return encoded ? encoded->count : commands.size(); }
 };
 
 struct Response {

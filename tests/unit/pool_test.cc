@@ -163,6 +163,40 @@ TEST(PoolTest, ManyPipelinedRepliesInOneBurstAreAllDecoded) {
   }
 }
 
+TEST(PoolTest, EncodedCommandsGoOutLikeTheCommandsTheyEncode) {
+  std::mutex mu;
+  std::vector<std::string> received;
+  auto script = [&](int fd, const std::atomic<bool>& stop) {
+    for (int round = 0; round < 2 && !stop; ++round) {
+      std::string got = FakeServer::ReadCommands(fd, 2, stop);
+      {
+        std::lock_guard lock(mu);
+        received.push_back(got);
+      }
+      FakeServer::SendAll(fd, "+PONG\r\n$3\r\nbar\r\n");
+    }
+    FakeServer::WaitForStop(stop);
+  };
+  FakeServer server(script);
+  const std::vector<std::vector<std::string>> cmds{{"PING"}, {"GET", "foo"}};
+  ConnectionPool pool;
+  auto plain = pool.Execute({Req(server, cmds)}, 2s);
+  Request encoded = Req(server, {});
+  encoded.encoded = EncodedCommands::Encode(cmds);
+  EXPECT_EQ(encoded.command_count(), 2u);
+  auto shared = pool.Execute({encoded}, 2s);
+  for (const auto* r : {&plain, &shared}) {
+    ASSERT_TRUE((*r)[0].status.ok()) << (*r)[0].status.error().message;
+    ASSERT_EQ((*r)[0].replies.size(), 2u);
+    EXPECT_EQ((*r)[0].replies[0].str, "PONG");
+    EXPECT_EQ((*r)[0].replies[1].str, "bar");
+  }
+  std::lock_guard lock(mu);
+  ASSERT_EQ(received.size(), 2u);
+  EXPECT_EQ(received[0], "*1\r\n$4\r\nPING\r\n*2\r\n$3\r\nGET\r\n$3\r\nfoo\r\n");
+  EXPECT_EQ(received[1], received[0]);
+}
+
 TEST(PoolTest, GarbageIsAProtocolError) {
   FakeServer server([](int fd, const std::atomic<bool>& stop) {
     FakeServer::ReadCommands(fd, 1, stop);
