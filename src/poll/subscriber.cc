@@ -2,8 +2,6 @@
 
 #include <poll.h>
 #include <pthread.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 
 #include <algorithm>
 
@@ -21,11 +19,6 @@ constexpr std::chrono::milliseconds kMaxBackoff{5000};
 constexpr std::chrono::milliseconds kResolveTick{100};
 constexpr std::chrono::milliseconds kIdleWait{10000};
 
-bool SameTarget(const EventSubscriber::Target& a, const EventSubscriber::Target& b) {
-  return a.endpoint == b.endpoint && a.credentials.username == b.credentials.username &&
-         a.credentials.password == b.credentials.password && a.credentials.tls == b.credentials.tls;
-}
-
 bool IsCounted(const std::string& event) {
   return std::find(model::kCountedEvents.begin(), model::kCountedEvents.end(), event) !=
          model::kCountedEvents.end();
@@ -42,18 +35,9 @@ EventSubscriber::EventSubscriber(std::function<void(const std::string&)> on_urge
                                  redis::Limits limits, std::shared_ptr<redis::Resolver> resolver)
     : on_urgent_(std::move(on_urgent)),
       limits_(limits),
-      resolver_(resolver ? std::move(resolver) : std::make_shared<redis::Resolver>()),
-      wake_fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
+      resolver_(resolver ? std::move(resolver) : std::make_shared<redis::Resolver>()) {}
 
-EventSubscriber::~EventSubscriber() {
-  Stop();
-  if (wake_fd_ >= 0) ::close(wake_fd_);
-}
-
-void EventSubscriber::Wake() const {
-  const uint64_t one = 1;
-  if (wake_fd_ >= 0) (void)!::write(wake_fd_, &one, sizeof(one));
-}
+EventSubscriber::~EventSubscriber() { Stop(); }
 
 void EventSubscriber::Start() {
   thread_ = std::jthread([this](std::stop_token stop) { Run(stop); });
@@ -69,12 +53,10 @@ void EventSubscriber::Stop() {
 void EventSubscriber::SetSentinels(std::vector<Target> targets) {
   {
     std::lock_guard lock(mu_);
-    if (std::equal(targets.begin(), targets.end(), targets_.begin(), targets_.end(), SameTarget)) {
-      return;  // called after every poll cycle; mostly nothing changed
-    }
+    if (targets == targets_) return;  // called after every poll cycle; mostly unchanged
     targets_ = std::move(targets);
   }
-  Wake();
+  wake_.Notify();
 }
 
 size_t EventSubscriber::subscribed() const {
@@ -113,7 +95,7 @@ void EventSubscriber::Run(std::stop_token stop) {
   ::pthread_setname_np(::pthread_self(), "events");
   std::vector<pollfd> fds;
   std::vector<std::string> order;
-  std::stop_callback wake_on_stop(stop, [this] { Wake(); });
+  std::stop_callback wake_on_stop(stop, [this] { wake_.Notify(); });
   while (!stop.stop_requested()) {
     std::vector<Target> targets;
     {
@@ -164,7 +146,7 @@ void EventSubscriber::Run(std::stop_token stop) {
 
     fds.clear();
     order.clear();
-    auto wait = wake_fd_ >= 0 ? kIdleWait : kResolveTick;  // no eventfd: check stop often
+    auto wait = wake_.fd() >= 0 ? kIdleWait : kResolveTick;  // no eventfd: check stop often
     for (auto& [addr, slot] : slots_) {
       if (slot.conn && slot.conn->resolving()) {
         wait = std::min(wait, kResolveTick);
@@ -177,13 +159,9 @@ void EventSubscriber::Run(std::stop_token stop) {
       fds.push_back(pollfd{slot.conn->fd(), slot.conn->Events(), 0});
       order.push_back(addr);
     }
-    fds.push_back(pollfd{wake_fd_, POLLIN, 0});
+    fds.push_back(pollfd{wake_.fd(), POLLIN, 0});
     int rc = ::poll(fds.data(), fds.size(), static_cast<int>(wait.count()));
-    if (rc > 0 && (fds.back().revents & POLLIN)) {
-      uint64_t n = 0;
-      while (::read(wake_fd_, &n, sizeof(n)) > 0) {
-      }
-    }
+    if (rc > 0 && (fds.back().revents & POLLIN)) wake_.Drain();
     fds.pop_back();
     if (rc > 0) {
       for (size_t i = 0; i < fds.size(); ++i) {

@@ -26,6 +26,7 @@
 
 #include "model/snapshot.h"
 #include "redis/connection.h"
+#include "util/event_fd.h"
 
 namespace redis_ha::poll {
 
@@ -35,6 +36,7 @@ class EventSubscriber {
   struct Target {
     redis::Endpoint endpoint;
     redis::Credentials credentials;
+    friend bool operator==(const Target&, const Target&) = default;
   };
 
   // `resolver` resolves host names without blocking the subscriber (shared with the poll).
@@ -61,8 +63,6 @@ class EventSubscriber {
     bool subscribed = false;
   };
   void Run(std::stop_token stop);
-  // Ends the subscriber thread's current wait (new Sentinels, Stop).
-  void Wake() const;
   void Handle(const std::string& sentinel, const redis::Reply& reply);
 
   std::function<void(const std::string&)> on_urgent_;
@@ -74,7 +74,7 @@ class EventSubscriber {
   std::deque<model::SentinelEventRecord> recent_;  // guarded by mu_
   size_t subscribed_ = 0;                          // guarded by mu_
   std::map<std::string, Slot> slots_;              // subscriber thread only
-  int wake_fd_ = -1;                               // eventfd; closed by the destructor
+  EventFd wake_;                                   // ends the thread's wait: new Sentinels, Stop
   std::jthread thread_;
 };
 

@@ -64,6 +64,8 @@ struct Credentials {
   std::string password;  // empty: no AUTH
   std::shared_ptr<const TlsContext> tls;  // null: plain TCP
   bool empty() const { return password.empty(); }
+  // Same user, password and TLS context (compared by identity: a reload builds new ones).
+  friend bool operator==(const Credentials&, const Credentials&) = default;
 };
 
 // Bounds on one reply. Array elements are counted over the whole reply (nested arrays
@@ -97,10 +99,7 @@ class Connection {
   bool resolving() const { return state_ == State::kResolving; }
   // Same user, password and TLS context (a reload builds new contexts, so connections
   // are re-opened with the new certificates).
-  bool UsesCredentials(const Credentials& c) const {
-    return c.username == credentials_.username && c.password == credentials_.password &&
-           c.tls == credentials_.tls;
-  }
+  bool UsesCredentials(const Credentials& c) const { return c == credentials_; }
 
   // Starts a non-blocking connect if the socket is closed. AUTH (when credentials are
   // set) is queued first and its reply consumed internally: an AUTH error surfaces as

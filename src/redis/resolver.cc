@@ -2,8 +2,6 @@
 
 #include <netdb.h>
 #include <pthread.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 
 #include <cstring>
 
@@ -26,9 +24,7 @@ Result<SocketAddress> Resolver::SystemResolve(const std::string& host) {
 }
 
 Resolver::Resolver(ResolveFn resolve, std::chrono::milliseconds fresh_for)
-    : resolve_(std::move(resolve)), fresh_for_(fresh_for) {
-  notify_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-}
+    : resolve_(std::move(resolve)), fresh_for_(fresh_for) {}
 
 Resolver::~Resolver() {
   if (worker_.joinable()) {
@@ -36,7 +32,6 @@ Resolver::~Resolver() {
     cv_.notify_all();
     worker_.join();
   }
-  if (notify_fd_ >= 0) ::close(notify_fd_);
 }
 
 std::optional<Result<SocketAddress>> Resolver::Lookup(const std::string& host) {
@@ -58,11 +53,7 @@ size_t Resolver::cached_names() {
   return entries_.size();
 }
 
-void Resolver::DrainNotify() {
-  uint64_t n = 0;
-  while (::read(notify_fd_, &n, sizeof(n)) > 0) {
-  }
-}
+void Resolver::DrainNotify() { notify_.Drain(); }
 
 void Resolver::Run(std::stop_token stop) {
   ::pthread_setname_np(::pthread_self(), "resolver");
@@ -82,8 +73,7 @@ void Resolver::Run(std::stop_token stop) {
     std::erase_if(entries_, [&](const auto& entry) {
       return !entry.second.in_flight && e.done_at - entry.second.looked_up_at > 12 * fresh_for_;
     });
-    const uint64_t one = 1;
-    if (notify_fd_ >= 0) (void)!::write(notify_fd_, &one, sizeof(one));
+    notify_.Notify();
   }
 }
 

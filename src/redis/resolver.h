@@ -30,6 +30,7 @@
 #include <string>
 #include <thread>
 
+#include "util/event_fd.h"
 #include "util/status.h"
 
 namespace redis_ha::redis {
@@ -60,7 +61,7 @@ class Resolver {
   size_t cached_names();
 
   // Readable after a resolution completed; DrainNotify() makes it unreadable again.
-  int notify_fd() const { return notify_fd_; }
+  int notify_fd() const { return notify_.fd(); }
   void DrainNotify();
 
  private:
@@ -74,7 +75,7 @@ class Resolver {
 
   const ResolveFn resolve_;
   const std::chrono::milliseconds fresh_for_;
-  int notify_fd_ = -1;
+  EventFd notify_;
   std::mutex mu_;
   std::condition_variable_any cv_;
   std::map<std::string, Entry> entries_;

@@ -1,7 +1,9 @@
 // Durations, escaping and the JSON writer.
 #include <gtest/gtest.h>
+#include <poll.h>
 
 #include "util/duration.h"
+#include "util/event_fd.h"
 #include "util/json.h"
 #include "util/key_table.h"
 #include "util/text.h"
@@ -76,6 +78,21 @@ TEST(JsonWriterTest, NanIsNull) {
   JsonWriter w;
   w.BeginArray().Number(std::numeric_limits<double>::quiet_NaN()).EndArray();
   EXPECT_EQ(w.str(), "[null]");
+}
+
+TEST(EventFdTest, NotifyMakesItReadableUntilDrained) {
+  EventFd e;
+  ASSERT_GE(e.fd(), 0);
+  auto readable = [&] {
+    pollfd p{e.fd(), POLLIN, 0};
+    return ::poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
+  };
+  EXPECT_FALSE(readable());
+  e.Notify();
+  e.Notify();
+  EXPECT_TRUE(readable());
+  e.Drain();
+  EXPECT_FALSE(readable());
 }
 
 TEST(KeyTableTest, FindsEveryKeyAndNothingElse) {
