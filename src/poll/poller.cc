@@ -427,9 +427,8 @@ model::SnapshotPtr Poller::Cycle(const std::set<std::string>* only) {
 
     // Each response is handled as soon as it arrives (see ConnectionPool::Execute); the
     // plans of one round are independent of each other, so their order does not matter.
-    auto handle = [&](size_t i, redis::Response&& response) {
+    auto handle = [&](size_t i, redis::Response&& resp) {
       const Plan& p = plans[i];
-      redis::Response& resp = response;
       if (p.kind == Plan::kNode) {
         model::NodeState n;
         n.address = p.address;

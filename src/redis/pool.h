@@ -67,8 +67,8 @@ class ConnectionPool {
 
   // A stop request ends the wait early (pending requests fail with kTimeout).
   // Calls `on_response` once per request, in the order they complete, and returns when
-  // every request has had its call. Handling each response as it arrives, while its
-  // replies are still in the CPU's caches, costs less than holding them all to the end.
+  // every request has had its call, so a caller can parse and drop each server's replies
+  // as they come instead of holding every server's until the end.
   void Execute(const std::vector<Request>& requests, std::chrono::milliseconds timeout,
                std::stop_token stop, const ResponseHandler& on_response);
   // The same, returning all the responses at the end (indexed like `requests`).
