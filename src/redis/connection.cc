@@ -74,12 +74,21 @@ bool IsAuthError(const Reply& reply) {
 
 namespace {
 
+// A node may be a recycled one (Connection::Recycle) holding an earlier reply's values:
+// every Create* sets all of its fields, keeping the capacity of its string and array.
 Reply* NewNode(const redisReadTask* task) {
   if (task->parent != nullptr) {
     auto* parent = static_cast<Reply*>(task->parent->obj);
     return &parent->elements[static_cast<size_t>(task->idx)];
   }
-  return new Reply();  // root; owned by the reader until GetReply hands it over
+  // The root: owned by the reader until GetReply hands it over.
+  auto* budget = static_cast<ReaderBudget*>(task->privdata);
+  if (budget != nullptr && budget->spare != nullptr && !budget->spare->empty()) {
+    auto* r = new Reply(std::move(budget->spare->front()));
+    budget->spare->pop_front();
+    return r;
+  }
+  return new Reply();
 }
 
 void* CreateString(const redisReadTask* task, char* str, size_t len) {
@@ -90,6 +99,8 @@ void* CreateString(const redisReadTask* task, char* str, size_t len) {
     default: r->type = ReplyType::kString; break;
   }
   r->str.assign(str, len);
+  r->integer = 0;
+  r->elements.clear();
   return r;
 }
 
@@ -106,6 +117,8 @@ void* CreateArray(const redisReadTask* task, int elements) {
   }
   Reply* r = NewNode(task);
   r->type = ReplyType::kArray;
+  r->str.clear();
+  r->integer = 0;
   r->elements.resize(static_cast<size_t>(elements));
   return r;
 }
@@ -113,13 +126,18 @@ void* CreateArray(const redisReadTask* task, int elements) {
 void* CreateInteger(const redisReadTask* task, long long value) {
   Reply* r = NewNode(task);
   r->type = ReplyType::kInteger;
+  r->str.clear();
   r->integer = value;
+  r->elements.clear();
   return r;
 }
 
 void* CreateNil(const redisReadTask* task) {
   Reply* r = NewNode(task);
   r->type = ReplyType::kNil;
+  r->str.clear();
+  r->integer = 0;
+  r->elements.clear();
   return r;
 }
 
@@ -223,12 +241,13 @@ Status Connection::OpenSocket(SocketAddress addr) {
 
   fd_ = ::socket(addr.storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd_ < 0) return Fail(ErrorKind::kConnect, std::string("socket: ") + strerror(errno));
+  ++socket_generation_;
   int one = 1;
   setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 
   reader_.reset(redisReaderCreateWithFunctions(&kReplyFunctions));
   if (!reader_) return Fail(ErrorKind::kConnect, "out of memory");
-  budget_ = ReaderBudget{&limits_, 0};
+  budget_ = ReaderBudget{&limits_, 0, &spare_};
   reader_->privdata = &budget_;
   reader_->maxbuf = 64 * 1024;  // let hiredis release large idle buffers
 
@@ -316,7 +335,7 @@ Status Connection::HandleEvents(short revents) {
     revents = POLLOUT;
   }
   if ((revents & (POLLIN | POLLHUP | POLLERR)) || (read_wants_write_ && (revents & POLLOUT))) {
-    if (Status s = ReadAvailable(); !s) return s;
+    if (Status s = ReadAvailable((revents & POLLHUP) != 0); !s) return s;
   }
   if (state_ == State::kReady && !eof_ && out_pos_ < out_.size()) {
     if (Status s = Flush(); !s) return s;
@@ -413,7 +432,7 @@ Status Connection::Flush() {
   return Status::Ok();
 }
 
-Status Connection::ReadAvailable() {
+Status Connection::ReadAvailable(bool peer_closed) {
   char buf[16384];
   for (;;) {
     size_t n = 0;
@@ -442,10 +461,12 @@ Status Connection::ReadAvailable() {
       Status s = FeedReader(buf + at, std::min(kFeedPiece, n - at));
       if (!s.ok()) return s;
     }
-    // A short read emptied the socket: whatever comes next, poll(2) reports, so asking
-    // again now would only cost a recv(2) that says EAGAIN (one per server per cycle).
-    // Not so with TLS: OpenSSL may hold decrypted bytes that poll(2) cannot see.
-    if (tls_ == nullptr && n < sizeof(buf)) break;
+    // A short read emptied the socket: whatever comes next is a new readiness edge for
+    // the poller, so asking again now would only cost a recv(2) that says EAGAIN (one per
+    // server per cycle). Not so with TLS (OpenSSL may hold decrypted bytes the poller cannot
+    // see), nor when the peer's FIN came with the data: its edge is already spent, and only
+    // the next recv(2) says end of stream.
+    if (tls_ == nullptr && !peer_closed && n < sizeof(buf)) break;
   }
   return Status::Ok();
 }
@@ -482,6 +503,14 @@ Status Connection::FeedReader(const char* data, size_t n) {
                                           std::to_string(limits_.max_reply_bytes) + " bytes");
   }
   return Status::Ok();
+}
+
+void Connection::Recycle(std::vector<Reply>&& replies) {
+  for (auto& r : replies) {
+    if (spare_.size() >= kMaxSpareReplies) break;
+    spare_.push_back(std::move(r));
+  }
+  replies.clear();
 }
 
 Reply Connection::PopReply() {

@@ -76,11 +76,13 @@ struct Limits {
   int max_array_elements = 1 << 20;    // elements of one array
 };
 
-// What hiredis' reader object functions see (task->privdata): the limits and the array
-// elements allocated so far for the reply being decoded. Internal to Connection.
+// What hiredis' reader object functions see (task->privdata): the limits, the array
+// elements allocated so far for the reply being decoded, and the spent replies whose
+// memory the next ones are decoded into. Internal to Connection.
 struct ReaderBudget {
   const Limits* limits = nullptr;
   size_t elements = 0;
+  std::deque<Reply>* spare = nullptr;
 };
 
 class Connection {
@@ -126,6 +128,11 @@ class Connection {
   bool HasReply() const { return !replies_.empty(); }
   Reply PopReply();
   size_t PendingReplies() const { return replies_.size(); }
+  // Hands spent replies back. The next replies are decoded into their memory (strings and
+  // arrays keep their capacity), so a server that answers the same commands every cycle
+  // costs no allocation to decode. At most kMaxSpareReplies are kept; Close() keeps them.
+  void Recycle(std::vector<Reply>&& replies);
+  static constexpr size_t kMaxSpareReplies = 4096;
   // The peer closed the connection; replies decoded before that are still available.
   // The owner takes them and then calls Close().
   bool eof() const { return eof_; }
@@ -138,6 +145,17 @@ class Connection {
   // Closes the socket and forgets queued output and partial input.
   void Close();
 
+  // Counts the sockets this connection has opened: an owner that registers fd() with an
+  // epoll set tells a new socket from an old one that got the same descriptor number.
+  uint64_t socket_generation() const { return socket_generation_; }
+  // The owner's bookkeeping for its epoll set (ConnectionPool): the socket it registered,
+  // by descriptor and generation. The connection itself never reads or writes it.
+  struct PollerSlot {
+    int fd = -1;
+    uint64_t generation = 0;
+  };
+  PollerSlot poller_slot;
+
  private:
   enum class State { kClosed, kResolving, kConnecting, kHandshaking, kReady };
   enum class Io { kOk, kWouldBlock, kEof, kError };
@@ -146,7 +164,9 @@ class Connection {
   Status FinishConnect();
   Status ContinueHandshake();
   Status Flush();
-  Status ReadAvailable();
+  // Reads what the socket holds. `peer_closed`: the poller saw the peer's FIN (POLLHUP),
+  // so reading goes on to the end of the stream even past a short read.
+  Status ReadAvailable(bool peer_closed);
   // Feeds `n` received bytes to the reader and queues every reply they complete.
   Status FeedReader(const char* data, size_t n);
   static constexpr size_t kFeedPiece = 2048;
@@ -171,10 +191,12 @@ class Connection {
   bool tls_wants_read_ = false;   // handshake waits for POLLIN (else POLLOUT)
   bool read_wants_write_ = false;  // TLS read needs the socket writable first
   uint64_t received_at_connect_ = 0;
+  uint64_t socket_generation_ = 0;
   std::unique_ptr<::redisReader, ReaderDeleter> reader_;
   std::string out_;
   size_t out_pos_ = 0;
   std::deque<Reply> replies_;
+  std::deque<Reply> spare_;  // see Recycle()
   bool awaiting_auth_reply_ = false;
   bool eof_ = false;
   size_t bytes_in_partial_reply_ = 0;

@@ -1,6 +1,8 @@
 #include "redis/pool.h"
 
 #include <poll.h>
+#include <sys/epoll.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -9,6 +11,10 @@
 namespace redis_ha::redis {
 
 using Clock = std::chrono::steady_clock;
+
+// Replies of a response bigger than this are freed rather than recycled (see
+// Connection::Recycle), so one huge reply does not stay allocated for good.
+constexpr uint64_t kRecycleBytes = 4 << 20;
 
 namespace {
 void QueueAll(Connection& c, const Request& request) {
@@ -27,6 +33,21 @@ std::shared_ptr<const EncodedCommands> EncodedCommands::Encode(
   out->count = commands.size();
   return out;
 }
+
+ConnectionPool::EpollSet::EpollSet() : fd_(::epoll_create1(EPOLL_CLOEXEC)) {}
+
+ConnectionPool::EpollSet::~EpollSet() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+ConnectionPool::ConnectionPool(Limits limits, std::shared_ptr<Resolver> resolver)
+    : limits_(limits),
+      resolver_(resolver ? std::move(resolver) : std::make_shared<Resolver>()) {
+  if (!epoll_) epoll_error_ = std::string("epoll_create1: ") + std::strerror(errno);
+}
+
+// connections_ is declared after epoll_: the connections close their sockets first.
+ConnectionPool::~ConnectionPool() = default;
 
 Connection& ConnectionPool::Get(const Request& request, bool& reconnected) {
   auto& slot = connections_[request.endpoint];
@@ -52,6 +73,28 @@ std::vector<Response> ConnectionPool::Execute(const std::vector<Request>& reques
   return out;
 }
 
+Status ConnectionPool::Watch(Connection& c) {
+  Connection::PollerSlot& slot = c.poller_slot;
+  const int fd = c.fd();
+  if (fd < 0) {
+    slot = {};  // closed: the kernel dropped the descriptor from the set
+    return Status::Ok();
+  }
+  if (slot.fd == fd && slot.generation == c.socket_generation()) return Status::Ok();
+  // Edge-triggered, everything at once, registered once per socket: nothing to change
+  // between cycles. Each edge is handled completely (reads until a short read or EAGAIN,
+  // writes until done or EAGAIN), so no readiness is missed.
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+  ev.data.fd = fd;
+  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) != 0 &&
+      (errno != EEXIST || ::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, fd, &ev) != 0)) {
+    return MakeError(ErrorKind::kProtocol, std::string("epoll_ctl: ") + std::strerror(errno));
+  }
+  slot = {fd, c.socket_generation()};
+  return Status::Ok();
+}
+
 void ConnectionPool::Execute(const std::vector<Request>& requests,
                              std::chrono::milliseconds timeout, std::stop_token stop,
                              const ResponseHandler& on_response) {
@@ -63,6 +106,25 @@ void ConnectionPool::Execute(const std::vector<Request>& requests,
   std::vector<bool> may_retry(requests.size(), false);
   std::vector<uint64_t> received_at_start(requests.size(), 0);
   std::vector<size_t> failed_at_start;
+  std::vector<Status> sent(requests.size());  // the first send, on a ready connection
+  size_t waiting = 0;                         // requests still pending
+
+  // Which pending request owns a descriptor in this call (events for other descriptors,
+  // idle connections of earlier calls, are ignored).
+  constexpr size_t kNone = static_cast<size_t>(-1);
+  std::vector<size_t> owner;
+  auto own = [&](size_t i) {
+    const int fd = conns[i]->fd();
+    if (fd < 0) return;
+    if (owner.size() <= static_cast<size_t>(fd)) owner.resize(static_cast<size_t>(fd) + 1, kNone);
+    owner[static_cast<size_t>(fd)] = i;
+  };
+  auto fail = [&](size_t i, Status s) {
+    responses[i].status = std::move(s);
+    pending[i] = false;
+    --waiting;
+    on_response(i, std::move(responses[i]));
+  };
 
   // Two requests for one endpoint (a Sentinel that names itself as a primary, an address map
   // sending two targets to one server) must not share a pipeline, or one takes the other's
@@ -84,7 +146,8 @@ void ConnectionPool::Execute(const std::vector<Request>& requests,
     Connection& c = *cp;
     responses[i].reconnected = reconnected;
     if (c.PendingReplies() > 0) c.Close();  // leftovers mean a desynchronised pipeline
-    if (Status s = c.BeginConnect(); !s) {
+    Status s = epoll_ ? c.BeginConnect() : MakeError(ErrorKind::kProtocol, epoll_error_);
+    if (!s) {
       responses[i].status = s;
       failed_at_start.push_back(i);
       continue;
@@ -92,40 +155,106 @@ void ConnectionPool::Execute(const std::vector<Request>& requests,
     QueueAll(c, requests[i]);
     conns[i] = &c;
     pending[i] = true;
+    ++waiting;
     // A reused connection the server closed while idle (restart, idle timeout) fails
     // before any byte of this request comes back: that is retried once on a new one.
     may_retry[i] = !reconnected;
     received_at_start[i] = c.bytes_received();
+    // A connection that is ready sends now: an idle socket gives no new edge to wait for.
+    if (c.connected()) sent[i] = c.HandleEvents(POLLOUT);
   }
 
   // Handed over only once every request is on its way, so the caller's work on them does
   // not delay the sending.
   for (size_t i : failed_at_start) on_response(i, std::move(responses[i]));
 
-  std::vector<pollfd> fds;
-  std::vector<size_t> index;
-  constexpr size_t kResolverSlot = static_cast<size_t>(-1);
-  for (;;) {
-    fds.clear();
-    index.clear();
-    bool resolving = false;
-    for (size_t i = 0; i < requests.size(); ++i) {
-      if (!pending[i]) continue;
-      // A resolving connection has no socket yet (fd -1, which poll ignores).
-      fds.push_back(pollfd{conns[i]->fd(), conns[i]->Events(), 0});
-      index.push_back(i);
-      resolving = resolving || conns[i]->resolving();
+  // After I/O on request i: failed, retried, complete, or still waiting.
+  auto settle = [&](size_t i, Status s) {
+    Connection& c = *conns[i];
+    if (s && c.eof() && c.PendingReplies() < requests[i].command_count()) {
+      s = MakeError(ErrorKind::kProtocol,
+                    "connection closed by " + requests[i].endpoint.ToString());
+      c.Close();
     }
-    if (fds.empty()) break;
-    if (resolving) {
-      fds.push_back(pollfd{resolver_->notify_fd(), POLLIN, 0});
-      index.push_back(kResolverSlot);
+    if (!s) {
+      if (may_retry[i] && s.error().kind == ErrorKind::kProtocol &&
+          c.bytes_received() == received_at_start[i]) {
+        may_retry[i] = false;
+        responses[i].reconnected = true;
+        Status again = c.BeginConnect();
+        if (again) {
+          QueueAll(c, requests[i]);
+          if (c.connected()) again = c.HandleEvents(POLLOUT);
+        }
+        if (again) again = Watch(c);
+        if (again) {
+          received_at_start[i] = c.bytes_received();
+          own(i);
+          return;
+        }
+        s = again;
+      }
+      c.Close();
+      fail(i, s);
+      return;
+    }
+    if (Status w = Watch(c); !w) {
+      c.Close();
+      fail(i, w);
+      return;
+    }
+    own(i);
+    if (c.PendingReplies() >= requests[i].command_count()) {
+      auto& r = responses[i];
+      r.replies.reserve(requests[i].command_count());
+      while (c.HasReply()) r.replies.push_back(c.PopReply());
+      if (c.eof()) c.Close();
+      r.round_trip = Clock::now() - start;
+      if (std::any_of(r.replies.begin(), r.replies.end(), IsAuthError)) {
+        const auto& bad = *std::find_if(r.replies.begin(), r.replies.end(), IsAuthError);
+        r.status = MakeError(ErrorKind::kAuth,
+                             requests[i].endpoint.ToString() + ": " + bad.str.substr(0, 120));
+      }
+      pending[i] = false;
+      --waiting;
+      on_response(i, std::move(r));
+      // Whatever the handler left of the replies decodes the next ones (a server asked
+      // the same every cycle then costs no allocation), unless they were unusually big.
+      if (c.bytes_received() - received_at_start[i] <= kRecycleBytes) {
+        c.Recycle(std::move(r.replies));
+      }
+    }
+  };
+
+  // Each request's socket joins the epoll set; a failed first send is retried or fails.
+  for (size_t i = 0; i < requests.size(); ++i) {
+    if (pending[i]) settle(i, std::move(sent[i]));
+  }
+
+  std::vector<epoll_event> events(std::min<size_t>(std::max<size_t>(requests.size(), 1), 256));
+  bool notify_watched = false;
+  while (waiting > 0) {
+    bool resolving = false;
+    for (size_t i = 0; i < requests.size() && !resolving; ++i) {
+      resolving = pending[i] && conns[i]->resolving();
+    }
+    // The resolver's descriptor is level-triggered and watched only while some name is
+    // being resolved for this call.
+    if (resolving != notify_watched) {
+      epoll_event ev{};
+      ev.events = EPOLLIN;
+      ev.data.fd = resolver_->notify_fd();
+      if (::epoll_ctl(epoll_.get(), resolving ? EPOLL_CTL_ADD : EPOLL_CTL_DEL,
+                      resolver_->notify_fd(), &ev) == 0 ||
+          errno == EEXIST || errno == ENOENT) {
+        notify_watched = resolving;
+      }
     }
     auto now = Clock::now();
     if (now >= deadline || stop.stop_requested()) {
-      for (size_t i : index) {
-        if (i == kResolverSlot) continue;
-        responses[i].status =
+      for (size_t i = 0; i < requests.size(); ++i) {
+        if (!pending[i]) continue;
+        Status s =
             conns[i]->resolving()
                 ? MakeError(ErrorKind::kTimeout, "resolving " + requests[i].endpoint.host +
                                                      " took longer than " +
@@ -134,75 +263,56 @@ void ConnectionPool::Execute(const std::vector<Request>& requests,
                                                      requests[i].endpoint.ToString() + " within " +
                                                      std::to_string(timeout.count()) + "ms");
         conns[i]->Close();
-        pending[i] = false;
-        on_response(i, std::move(responses[i]));
+        fail(i, s);
       }
       break;
     }
     auto wait = std::chrono::ceil<std::chrono::milliseconds>(deadline - now);
     if (stop.stop_possible()) wait = std::min(wait, std::chrono::milliseconds(50));
-    int rc = ::poll(fds.data(), fds.size(), static_cast<int>(wait.count()));
-    if (rc < 0) {
+    if (resolving) wait = std::min(wait, std::chrono::milliseconds(100));
+    int n = ::epoll_wait(epoll_.get(), events.data(), static_cast<int>(events.size()),
+                         static_cast<int>(wait.count()));
+    if (n < 0) {
       if (errno == EINTR) continue;
-      // Not expected (the descriptors are valid and few): every pending request fails.
-      const std::string why = std::string("poll: ") + std::strerror(errno);
-      for (size_t i : index) {
-        if (i == kResolverSlot) continue;
+      // Not expected (the set is ours and valid): every pending request fails.
+      const std::string why = std::string("epoll_wait: ") + std::strerror(errno);
+      for (size_t i = 0; i < requests.size(); ++i) {
+        if (!pending[i]) continue;
         conns[i]->Close();
-        pending[i] = false;
-        responses[i].status = MakeError(ErrorKind::kProtocol, why);
-        on_response(i, std::move(responses[i]));
+        fail(i, MakeError(ErrorKind::kProtocol, why));
       }
       break;
     }
-    // Some name was resolved: every resolving connection looks for its own.
-    const bool resolved = resolving && fds.back().revents != 0;
-    if (resolved) resolver_->DrainNotify();
-    for (size_t k = 0; k < fds.size(); ++k) {
-      size_t i = index[k];
-      if (i == kResolverSlot) continue;
-      Connection& c = *conns[i];
-      const bool resolve_now = resolved && c.resolving();
-      if (fds[k].revents == 0 && !resolve_now) continue;
-      Status s = resolve_now ? c.ContinueResolve() : c.HandleEvents(fds[k].revents);
-      if (s && c.eof() && c.PendingReplies() < requests[i].command_count()) {
-        s = MakeError(ErrorKind::kProtocol,
-                      "connection closed by " + requests[i].endpoint.ToString());
-        c.Close();
-      }
-      if (!s) {
-        if (may_retry[i] && s.error().kind == ErrorKind::kProtocol &&
-            c.bytes_received() == received_at_start[i]) {
-          may_retry[i] = false;
-          responses[i].reconnected = true;
-          if (Status again = c.BeginConnect(); again) {
-            QueueAll(c, requests[i]);
-            received_at_start[i] = c.bytes_received();
-            continue;
-          } else {
-            s = again;
-          }
-        }
-        responses[i].status = s;
-        pending[i] = false;
-        on_response(i, std::move(responses[i]));
+    bool resolved = false;
+    for (int k = 0; k < n; ++k) {
+      const int fd = events[static_cast<size_t>(k)].data.fd;
+      if (fd == resolver_->notify_fd()) {
+        resolved = true;
         continue;
       }
-      if (c.PendingReplies() >= requests[i].command_count()) {
-        auto& r = responses[i];
-        r.replies.reserve(requests[i].command_count());
-        while (c.HasReply()) r.replies.push_back(c.PopReply());
-        if (c.eof()) c.Close();
-        r.round_trip = Clock::now() - start;
-        if (std::any_of(r.replies.begin(), r.replies.end(), IsAuthError)) {
-          const auto& bad = *std::find_if(r.replies.begin(), r.replies.end(), IsAuthError);
-          r.status = MakeError(ErrorKind::kAuth,
-                               requests[i].endpoint.ToString() + ": " + bad.str.substr(0, 120));
-        }
-        pending[i] = false;
-        on_response(i, std::move(r));
+      if (static_cast<size_t>(fd) >= owner.size()) continue;
+      const size_t i = owner[static_cast<size_t>(fd)];
+      if (i == kNone || !pending[i] || conns[i]->fd() != fd) continue;  // not this call's
+      const uint32_t e = events[static_cast<size_t>(k)].events;
+      short revents = 0;
+      if (e & EPOLLIN) revents |= POLLIN;
+      if (e & EPOLLOUT) revents |= POLLOUT;
+      if (e & EPOLLERR) revents |= POLLERR;
+      if (e & (EPOLLHUP | EPOLLRDHUP)) revents |= POLLHUP;
+      // With TLS a read may need the socket writable; any edge lets it try again.
+      if (revents != 0) settle(i, conns[i]->HandleEvents(revents));
+    }
+    if (resolving) {
+      // Some name may have been resolved (the notification is shared with other users of
+      // the resolver, who may have taken it): every resolving connection looks for its own.
+      if (resolved) resolver_->DrainNotify();
+      for (size_t i = 0; i < requests.size(); ++i) {
+        if (pending[i] && conns[i]->resolving()) settle(i, conns[i]->ContinueResolve());
       }
     }
+  }
+  if (notify_watched) {
+    ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, resolver_->notify_fd(), nullptr);
   }
   for (const auto& c : extra) {
     retired_sent_ += c->bytes_sent();

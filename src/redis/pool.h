@@ -2,7 +2,7 @@
 //
 // Contract: `Execute()` sends each request's commands in one write on that server's
 // connection (reused across calls, opened or re-opened as needed), waits for every reply
-// on all servers concurrently with poll(2), and returns when all are answered or the
+// on all servers concurrently with epoll(7), and returns when all are answered or the
 // timeout has passed. A server that does not answer in time gets ErrorKind::kTimeout and
 // its connection is closed (a late reply would desynchronise the pipeline); it never
 // delays the others beyond the common deadline. Connections a caller no longer needs are
@@ -57,9 +57,10 @@ struct Response {
 class ConnectionPool {
  public:
   // `resolver`: shared with other users (the event subscriber); null makes one of its own.
-  explicit ConnectionPool(Limits limits = {}, std::shared_ptr<Resolver> resolver = nullptr)
-      : limits_(limits),
-        resolver_(resolver ? std::move(resolver) : std::make_shared<Resolver>()) {}
+  explicit ConnectionPool(Limits limits = {}, std::shared_ptr<Resolver> resolver = nullptr);
+  ~ConnectionPool();
+  ConnectionPool(const ConnectionPool&) = delete;
+  ConnectionPool& operator=(const ConnectionPool&) = delete;
 
   // Called once per request, with its index in `requests`, as soon as that request is
   // answered, has failed or has timed out, on the thread that called Execute.
@@ -86,8 +87,27 @@ class ConnectionPool {
 
  private:
   Connection& Get(const Request& request, bool& reconnected);
+  // Registers c's socket with the epoll set if it is open and not registered yet.
+  Status Watch(Connection& c);
+
+  // The epoll set every connection's socket is registered with, once per socket
+  // (edge-triggered): waiting costs the same whether 3 or 3000 servers are idle.
+  class EpollSet {
+   public:
+    EpollSet();
+    ~EpollSet();
+    EpollSet(const EpollSet&) = delete;
+    EpollSet& operator=(const EpollSet&) = delete;
+    int get() const { return fd_; }
+    explicit operator bool() const { return fd_ >= 0; }
+
+   private:
+    int fd_;
+  };
 
   Limits limits_;
+  EpollSet epoll_;
+  std::string epoll_error_;  // why epoll_ could not be created (then every request fails)
   std::shared_ptr<Resolver> resolver_;
   std::map<Endpoint, std::unique_ptr<Connection>> connections_;
   uint64_t retired_sent_ = 0;

@@ -197,6 +197,73 @@ TEST(PoolTest, EncodedCommandsGoOutLikeTheCommandsTheyEncode) {
   EXPECT_EQ(received[1], received[0]);
 }
 
+// Two replies are the same value (type, text, integer, elements), recursively.
+bool SameReply(const Reply& a, const Reply& b) {
+  if (a.type != b.type || a.str != b.str || a.integer != b.integer ||
+      a.elements.size() != b.elements.size()) {
+    return false;
+  }
+  for (size_t i = 0; i < a.elements.size(); ++i) {
+    if (!SameReply(a.elements[i], b.elements[i])) return false;
+  }
+  return true;
+}
+
+TEST(PoolTest, RepliesDecodedIntoRecycledOnesAreExactlyTheNewReplies) {
+  // The pool hands each response's replies back to its connection, which decodes the next
+  // ones into their memory. Every round here answers the same three commands with replies
+  // of other shapes: arrays that shrink, grow or become strings, strings that become
+  // arrays, integers, nil and errors. Each must come out exactly as sent.
+  const std::string long_text(1000, 'x');
+  const std::vector<std::string> wire = {
+      "*3\r\n$5\r\nhello\r\n:1\r\n*1\r\n$40\r\n" + std::string(40, 'r') + "\r\n"
+      "$1000\r\n" + long_text + "\r\n"
+      ":5\r\n",
+      "$5\r\nshort\r\n"
+      "*5\r\n$1\r\na\r\n$-1\r\n*2\r\n:7\r\n+OK\r\n:9\r\n$0\r\n\r\n"
+      "-ERR no\r\n",
+      "*2\r\n:3\r\n$2\r\nhi\r\n"
+      "$-1\r\n"
+      "$1000\r\n" + long_text + "\r\n",
+  };
+  const std::vector<std::vector<Reply>> want = {
+      {Reply::Array({Reply::String("hello"), Reply::Integer(1),
+                     Reply::Array({Reply::String(std::string(40, 'r'))})}),
+       Reply::String(long_text), Reply::Integer(5)},
+      {Reply::String("short"),
+       Reply::Array({Reply::String("a"), Reply::Nil(),
+                     Reply::Array({Reply::Integer(7), Reply::Status("OK")}), Reply::Integer(9),
+                     Reply::String("")}),
+       Reply::Error("ERR no")},
+      {Reply::Array({Reply::Integer(3), Reply::String("hi")}), Reply::Nil(),
+       Reply::String(long_text)},
+  };
+  FakeServer server([&](int fd, const std::atomic<bool>& stop) {
+    for (size_t round = 0; round < wire.size() && !stop; ++round) {
+      FakeServer::ReadCommands(fd, 3, stop);
+      FakeServer::SendAll(fd, wire[round]);
+    }
+    FakeServer::WaitForStop(stop);
+  });
+  ConnectionPool pool;
+  const std::vector<Request> requests{Req(server, {{"A"}, {"B"}, {"C"}})};
+  for (size_t round = 0; round < wire.size(); ++round) {
+    int calls = 0;
+    pool.Execute(requests, 2s, {}, [&](size_t, Response&& r) {
+      ++calls;
+      ASSERT_TRUE(r.status.ok()) << r.status.error().message;
+      ASSERT_EQ(r.replies.size(), 3u);
+      for (size_t i = 0; i < 3; ++i) {
+        EXPECT_TRUE(SameReply(r.replies[i], want[round][i]))
+            << "round " << round << " reply " << i << ": " << DebugString(r.replies[i], 2000);
+      }
+      // Left in place: the pool recycles them for the next round.
+    });
+    EXPECT_EQ(calls, 1);
+  }
+  EXPECT_EQ(server.connections(), 1);
+}
+
 TEST(PoolTest, GarbageIsAProtocolError) {
   FakeServer server([](int fd, const std::atomic<bool>& stop) {
     FakeServer::ReadCommands(fd, 1, stop);
