@@ -1,18 +1,20 @@
 // bench_floor: the floor. A minimal hiredis program that sends the exporter's per-cycle
-// commands to every server, pipelined (one write per server) and concurrently (one
-// poll(2) over all sockets), reads the replies and does nothing with them. Whatever the
-// exporter costs above this is what it adds.
+// commands to every server, pipelined (one write per server, sent at once) and
+// concurrently (one epoll(7) set over all sockets, as the exporter's pool), reads the
+// replies and does nothing with them. Whatever the exporter costs above this is what it
+// adds.
 //
 //   bench_floor --topology FILE [--interval-ms 1000] [--duration-s T] --out FILE
 //
 // Per cycle, like src/poll/poller.cc in the steady state:
 //   each Sentinel: INFO, SENTINEL MASTERS, and per group SENTINEL CKQUORUM/REPLICAS/SENTINELS
-//   each data node: INFO, and every 30th cycle also 4 x CONFIG GET
+//   each data node: INFO server persistence stats replication keyspace (what the exporter
+//   asks of Redis 7+ and Valkey), and every 30th cycle also 4 x CONFIG GET
 // (The exporter's one PSUBSCRIBE per Sentinel is not a per-cycle cost and is left out.)
 // Runs until SIGTERM/SIGINT or the duration; then writes every cycle's start and wall time.
 #include <fcntl.h>
 #include <hiredis/hiredis.h>
-#include <poll.h>
+#include <sys/epoll.h>
 #include <signal.h>
 #include <time.h>
 
@@ -42,9 +44,10 @@ struct Server {
   bool sentinel = false;
   redisContext* ctx = nullptr;
   int expected = 0;  // replies outstanding this cycle
+  bool waiting_to_send = false;
 };
 
-bool Open(Server& s) {
+bool Open(Server& s, int epfd, size_t index) {
   timeval tv{1, 0};
   s.ctx = redisConnectWithTimeout(s.host.c_str(), s.port, tv);
   if (s.ctx == nullptr || s.ctx->err) {
@@ -55,6 +58,27 @@ bool Open(Server& s) {
   // From here on hiredis is driven without blocking: redisBufferWrite/redisBufferRead.
   ::fcntl(s.ctx->fd, F_SETFL, ::fcntl(s.ctx->fd, F_GETFL) | O_NONBLOCK);
   s.ctx->flags &= ~REDIS_BLOCK;
+  // Registered once (level-triggered, readable); writable only while a send is unfinished.
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = index;
+  ::epoll_ctl(epfd, EPOLL_CTL_ADD, s.ctx->fd, &ev);
+  return true;
+}
+
+// Sends what is queued; false on error. `done` false: the socket is full, wait for POLLOUT.
+bool Send(Server& s, int epfd, size_t index) {
+  int done = 0;
+  while (!done) {
+    const size_t before = sdslen(s.ctx->obuf);
+    if (redisBufferWrite(s.ctx, &done) != REDIS_OK) return false;
+    if (!done && sdslen(s.ctx->obuf) == before) break;  // EAGAIN
+  }
+  epoll_event ev{};
+  ev.events = done ? EPOLLIN : EPOLLIN | EPOLLOUT;
+  ev.data.u64 = index;
+  if (!done || s.waiting_to_send) ::epoll_ctl(epfd, EPOLL_CTL_MOD, s.ctx->fd, &ev);
+  s.waiting_to_send = !done;
   return true;
 }
 
@@ -113,14 +137,27 @@ int main(int argc, char** argv) {
   uint64_t n = 0, failures = 0;
   const double t0 = MonoNow();
   double due = t0;
-  std::vector<pollfd> fds;
-  std::vector<size_t> idx;
+  const int epfd = ::epoll_create1(EPOLL_CLOEXEC);
+  if (epfd < 0) {
+    std::perror("bench_floor: epoll_create1");
+    return 1;
+  }
+  std::vector<epoll_event> events(256);
+  auto drop = [&](size_t i) {  // closing the socket also takes it out of the epoll set
+    redisFree(servers[i].ctx);
+    servers[i].ctx = nullptr;
+    servers[i].expected = 0;
+    servers[i].waiting_to_send = false;
+    ++failures;
+  };
   while (!g_stop && MonoNow() < t0 + duration) {
     const double start = MonoNow();
     const bool with_config = n % 30 == 0;
-    for (auto& s : servers) {
+    size_t waiting = 0;
+    for (size_t i = 0; i < servers.size(); ++i) {
+      Server& s = servers[i];
       s.expected = 0;
-      if (s.ctx == nullptr && !Open(s)) {
+      if (s.ctx == nullptr && !Open(s, epfd, i)) {
         ++failures;
         continue;
       }
@@ -135,7 +172,7 @@ int main(int argc, char** argv) {
           s.expected += 3;
         }
       } else {
-        redisAppendCommand(s.ctx, "INFO");
+        redisAppendCommand(s.ctx, "INFO server persistence stats replication keyspace");
         s.expected = 1;
         if (with_config) {
           redisAppendCommand(s.ctx, "CONFIG GET save");
@@ -145,37 +182,31 @@ int main(int argc, char** argv) {
           s.expected += 4;
         }
       }
+      if (!Send(s, epfd, i)) {
+        drop(i);
+        continue;
+      }
+      ++waiting;
     }
     const double deadline = start + 0.5;
-    for (;;) {
-      fds.clear();
-      idx.clear();
-      for (size_t i = 0; i < servers.size(); ++i) {
-        Server& s = servers[i];
-        if (s.ctx == nullptr || s.expected == 0) continue;
-        short ev = POLLIN;
-        if (sdslen(s.ctx->obuf) > 0) ev |= POLLOUT;
-        fds.push_back({s.ctx->fd, ev, 0});
-        idx.push_back(i);
-      }
-      if (fds.empty()) break;
+    while (waiting > 0) {
       const double left = deadline - MonoNow();
       if (left <= 0) {
-        for (size_t i : idx) {
-          redisFree(servers[i].ctx);
-          servers[i].ctx = nullptr;
-          ++failures;
+        for (size_t i = 0; i < servers.size(); ++i) {
+          if (servers[i].ctx != nullptr && servers[i].expected > 0) drop(i);
         }
         break;
       }
-      if (::poll(fds.data(), fds.size(), static_cast<int>(left * 1000) + 1) <= 0) continue;
-      for (size_t k = 0; k < fds.size(); ++k) {
-        if (fds[k].revents == 0) continue;
-        Server& s = servers[idx[k]];
-        int done = 0;
+      const int ready = ::epoll_wait(epfd, events.data(), static_cast<int>(events.size()),
+                                     static_cast<int>(left * 1000) + 1);
+      for (int k = 0; k < ready; ++k) {
+        const size_t i = events[static_cast<size_t>(k)].data.u64;
+        Server& s = servers[i];
+        if (s.ctx == nullptr || s.expected == 0) continue;
+        const uint32_t e = events[static_cast<size_t>(k)].events;
         bool bad = false;
-        if ((fds[k].revents & POLLOUT) && redisBufferWrite(s.ctx, &done) != REDIS_OK) bad = true;
-        if (!bad && (fds[k].revents & (POLLIN | POLLHUP | POLLERR))) {
+        if ((e & EPOLLOUT) && !Send(s, epfd, i)) bad = true;
+        if (!bad && (e & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
           if (redisBufferRead(s.ctx) != REDIS_OK) bad = true;
           void* reply = nullptr;
           while (!bad && s.expected > 0) {
@@ -187,12 +218,11 @@ int main(int argc, char** argv) {
             freeReplyObject(reply);
             --s.expected;
           }
+          if (!bad && s.expected == 0) --waiting;
         }
         if (bad) {
-          redisFree(s.ctx);
-          s.ctx = nullptr;
-          s.expected = 0;
-          ++failures;
+          drop(i);
+          --waiting;
         }
       }
     }
@@ -211,6 +241,7 @@ int main(int argc, char** argv) {
   for (auto& s : servers) {
     if (s.ctx) redisFree(s.ctx);
   }
+  ::close(epfd);
   std::ofstream out(out_path);
   out << "{\"cycles\":[" << cycles.str() << "],\"failures\":" << failures << "}\n";
   return 0;

@@ -42,6 +42,7 @@ struct PollError {
   std::string kind;     // "sentinel" | "node"
   std::string reason;   // connect | timeout | auth | protocol | reply
   std::string message;  // human text; never a label
+  friend bool operator==(const PollError&, const PollError&) = default;
 };
 
 // One row of a Sentinel's SENTINEL REPLICAS table, as that Sentinel holds it.
@@ -113,6 +114,7 @@ struct ReplicaLine {  // slaveN: line on a primary
   std::string state;
   std::optional<int64_t> offset;
   std::optional<int64_t> lag_seconds;
+  friend bool operator==(const ReplicaLine&, const ReplicaLine&) = default;
 };
 
 // A data node as polled by us this cycle.
@@ -177,6 +179,7 @@ struct NodeState {
   // The offset this node has reached: master_repl_offset on a primary,
   // slave_repl_offset on a replica.
   std::optional<int64_t> Offset() const;
+  friend bool operator==(const NodeState&, const NodeState&) = default;
 };
 
 // A Sentinel process, independent of groups.

@@ -1,5 +1,7 @@
 #include "poll/observe.h"
 
+#include <charconv>
+
 #include "parse/info.h"
 #include "parse/sentinel.h"
 
@@ -7,9 +9,20 @@ namespace redis_ha::poll {
 
 namespace {
 
+// "ip:port", "[v6]:port" (as Endpoint::ToString writes it), built in one allocation at most.
 std::string Announced(const std::string& ip, const std::optional<int>& port) {
   if (ip.empty() || !port) return "";
-  return redis::Endpoint{ip, *port}.ToString();
+  const bool v6 = ip.find(':') != std::string::npos;
+  char digits[12];
+  auto [end, ec] = std::to_chars(digits, digits + sizeof(digits), *port);
+  std::string out;
+  out.reserve(ip.size() + 3 + static_cast<size_t>(end - digits));
+  if (v6) out += '[';
+  out += ip;
+  if (v6) out += ']';
+  out += ':';
+  out.append(digits, end);
+  return out;
 }
 
 std::string Dialled(const Config& config, const std::string& announced) {
@@ -223,6 +236,19 @@ Status ObserveNodeInfo(const redis::Reply& info, model::NodeState& out) {
   out.sync_partial_ok = d.sync_partial_ok;
   out.sync_partial_err = d.sync_partial_err;
   return Status::Ok();
+}
+
+std::vector<std::string> NodeInfoCommand(bool sectioned) {
+  if (!sectioned) return {"INFO"};
+  return {"INFO", "server", "persistence", "stats", "replication", "keyspace"};
+}
+
+bool TakesInfoSections(const model::NodeState& node) {
+  if (node.server == "valkey") return true;  // forked from Redis 7.2
+  int major = 0;
+  auto [ptr, ec] = std::from_chars(node.version.data(), node.version.data() + node.version.size(),
+                                   major);
+  return ec == std::errc() && ptr != node.version.data() && major >= 7;
 }
 
 const std::vector<std::vector<std::string>>& ConfigCommands() {

@@ -45,6 +45,14 @@ Status ObservePeers(const redis::Reply& reply, const Config& config, model::Sent
 // INFO of a data node.
 Status ObserveNodeInfo(const redis::Reply& info, model::NodeState& out);
 
+// The INFO command a data node is asked: all of INFO, or (`sectioned`) only the sections
+// ObserveNodeInfo reads (server, persistence, stats, replication, keyspace), about 60 % of
+// the bytes. Several sections in one INFO need Redis 7.0 or Valkey; older servers answer
+// it with an error.
+std::vector<std::string> NodeInfoCommand(bool sectioned);
+// True when the server `node` describes (its last INFO) takes INFO sections by name.
+bool TakesInfoSections(const model::NodeState& node);
+
 // The CONFIG GET commands a node is asked (in this order) and their replies.
 const std::vector<std::vector<std::string>>& ConfigCommands();
 void ObserveConfig(const std::vector<redis::Reply>& replies, model::NodeState& out);

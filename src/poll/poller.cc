@@ -42,16 +42,22 @@ struct Poller::CycleState {
   std::map<std::string, std::map<std::string, model::SentinelView>> views;
   std::map<std::string, std::set<std::string>> details_done;  // sentinel -> groups
   std::map<std::string, model::NodeState> nodes;              // by dialled address
+  std::set<std::string> shared_nodes;  // in more than one group: copied, not moved
 };
 
 Poller::Poller(Config config)
     : config_(std::move(config)),
       resolver_(std::make_shared<redis::Resolver>()),
-      pool_(redis::Limits{static_cast<size_t>(config_.max_reply_bytes), 1 << 20}, resolver_),
-      node_commands_(redis::EncodedCommands::Encode({{"INFO"}})) {
-  std::vector<std::vector<std::string>> with_config{{"INFO"}};
-  for (const auto& c : ConfigCommands()) with_config.push_back(c);
-  node_commands_with_config_ = redis::EncodedCommands::Encode(with_config);
+      pool_(redis::Limits{static_cast<size_t>(config_.max_reply_bytes), 1 << 20}, resolver_) {
+  for (bool sectioned : {false, true}) {
+    for (bool with_config : {false, true}) {
+      std::vector<std::vector<std::string>> commands{NodeInfoCommand(sectioned)};
+      if (with_config) {
+        for (const auto& c : ConfigCommands()) commands.push_back(c);
+      }
+      node_commands_[sectioned][with_config] = redis::EncodedCommands::Encode(commands);
+    }
+  }
   for (const auto& e : config_.sentinels) {
     auto& rec = sentinels_[e.ToString()];
     rec.endpoint = e;
@@ -345,6 +351,7 @@ model::SnapshotPtr Poller::Cycle(const std::set<std::string>* only) {
     std::vector<std::string> groups;  // groups whose details were asked, in order
     bool full = false;                // INFO + MASTERS first
     bool with_config = false;
+    bool info_sections = false;       // a node asked for INFO's sections by name
   };
 
   auto in_scope = [only](const std::string& g) { return only == nullptr || only->count(g) > 0; };
@@ -413,12 +420,15 @@ model::SnapshotPtr Poller::Cycle(const std::set<std::string>* only) {
     for (auto& [gname, grec] : groups_) {
       if (!in_scope(gname)) continue;
       for (auto& [addr, nrec] : grec.nodes) {
-        if (cs.nodes.count(addr) || planned_nodes.count(addr)) continue;
-        planned_nodes.insert(addr);
+        if (cs.nodes.count(addr) || !planned_nodes.insert(addr).second) {
+          cs.shared_nodes.insert(addr);
+          continue;
+        }
         Plan p{Plan::kNode, addr, {gname}, false, false};
         redis::Request r{nrec.endpoint, config_.RedisCredentials(gname), {}};
         p.with_config = nrec.cycles_since_config >= refresh_cycles;
-        r.encoded = p.with_config ? node_commands_with_config_ : node_commands_;
+        p.info_sections = nrec.info_sections;
+        r.encoded = node_commands_[p.info_sections][p.with_config];
         requests.push_back(std::move(r));
         plans.push_back(std::move(p));
       }
@@ -440,6 +450,16 @@ model::SnapshotPtr Poller::Cycle(const std::set<std::string>* only) {
           }
         }
         if (rec != nullptr) n.announced = rec->announced;
+        if (p.info_sections && resp.status && resp.replies[0].is_error() && rec != nullptr) {
+          // It no longer takes INFO sections by name (restarted as an older version, or
+          // something in between that does not pass them): asked again, in a plain INFO,
+          // in the next round of this cycle.
+          log::Debug("INFO with sections refused; asking for all of INFO",
+                     {{"node", p.address}, {"err", resp.replies[0].str.substr(0, 120)}});
+          rec->info_sections = false;
+          rec->sections_refused_by = rec->last_run_id;  // not asked so again until it restarts
+          return;
+        }
         n.round_trip = resp.round_trip;
         Status s = resp.status;
         if (s) s = ObserveNodeInfo(resp.replies[0], n);
@@ -457,6 +477,7 @@ model::SnapshotPtr Poller::Cycle(const std::set<std::string>* only) {
             const bool restarted =
                 !rec->last_run_id.empty() && !n.run_id.empty() && n.run_id != rec->last_run_id;
             rec->last_run_id = n.run_id;
+            rec->info_sections = TakesInfoSections(n) && n.run_id != rec->sections_refused_by;
             if (p.with_config) {
               std::vector<redis::Reply> cfg(resp.replies.begin() + 1, resp.replies.end());
               ObserveConfig(cfg, n);
@@ -604,6 +625,7 @@ model::SnapshotPtr Poller::Cycle(const std::set<std::string>* only) {
     }
     model::GroupSnapshot g;
     g.name = gname;
+    g.views.reserve(cs.sentinels.size());
     for (auto& [saddr, st] : cs.sentinels) {
       auto vit = cs.views.find(saddr);
       if (vit != cs.views.end()) {
@@ -646,10 +668,13 @@ model::SnapshotPtr Poller::Cycle(const std::set<std::string>* only) {
     }
     g.observed_at = now_sys;
     g.last_success_at = grec.last_success_at;
+    g.nodes.reserve(grec.nodes.size());
     for (auto& [naddr, nrec] : grec.nodes) {
       auto it = cs.nodes.find(naddr);
       if (it == cs.nodes.end()) continue;  // discovered in the last round: next cycle
-      model::NodeState n = it->second;
+      // A node polled for this group alone is moved into it.
+      model::NodeState n =
+          cs.shared_nodes.count(naddr) ? it->second : std::move(it->second);
       n.announced = nrec.announced;
       n.sentinel_role = naddr == g.primary ? model::Role::kPrimary : model::Role::kReplica;
       g.nodes.push_back(std::move(n));

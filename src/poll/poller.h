@@ -98,6 +98,10 @@ class Poller {
     std::string last_run_id;
     uint64_t cycles_since_config = 1u << 30;  // CONFIG GET is refreshed every N cycles
     model::NodeState last_config;             // last CONFIG GET results
+    // Its last INFO came from a server that takes several INFO sections in one command
+    // (Redis 7+, Valkey): it is asked only for the sections the exporter reads.
+    bool info_sections = false;
+    std::string sections_refused_by;  // the run id of a server that refused them anyway
   };
   struct GroupRecord {
     std::map<std::string, NodeRecord> nodes;  // by dialled address
@@ -132,9 +136,8 @@ class Poller {
   Config config_;
   std::shared_ptr<redis::Resolver> resolver_;  // host names, for the pool and the events
   redis::ConnectionPool pool_;
-  // A data node's commands, encoded once: INFO, and INFO with the CONFIG GETs.
-  std::shared_ptr<const redis::EncodedCommands> node_commands_;
-  std::shared_ptr<const redis::EncodedCommands> node_commands_with_config_;
+  // A data node's commands, encoded once: [sectioned][with CONFIG GETs] (see NodeInfoCommand).
+  std::shared_ptr<const redis::EncodedCommands> node_commands_[2][2];
   std::map<std::string, SentinelRecord> sentinels_;  // by dialled address
   std::map<std::string, GroupRecord> groups_;
   model::ExporterStats stats_;

@@ -320,6 +320,111 @@ TEST_F(CoreFaultTest, BlackHoleTargetDoesNotDelayTheCycleBeyondItsDeadline) {
   EXPECT_TRUE(Is(Value(m, "redis_ha_node_up", {{"node", lab_->replicas()[1]->address()}}), 1));
 }
 
+// Splits complete RESP commands off the front of `in` (arrays of bulk strings).
+std::vector<std::vector<std::string>> TakeCommands(std::string& in) {
+  std::vector<std::vector<std::string>> out;
+  for (;;) {
+    size_t at = 0;
+    auto line = [&](std::string& l) {
+      size_t end = in.find("\r\n", at);
+      if (end == std::string::npos) return false;
+      l = in.substr(at, end - at);
+      at = end + 2;
+      return true;
+    };
+    std::string head;
+    if (!line(head) || head.empty() || head[0] != '*') return out;
+    std::vector<std::string> cmd;
+    const int n = std::stoi(head.substr(1));
+    bool complete = true;
+    for (int i = 0; i < n && complete; ++i) {
+      std::string len;
+      if (!line(len)) {
+        complete = false;
+        break;
+      }
+      const size_t size = std::stoul(len.substr(1));
+      if (in.size() < at + size + 2) {
+        complete = false;
+        break;
+      }
+      cmd.push_back(in.substr(at, size));
+      at += size + 2;
+    }
+    if (!complete) return out;
+    in.erase(0, at);
+    out.push_back(std::move(cmd));
+  }
+}
+
+TEST_F(CoreFaultTest, AServerThatRefusesInfoSectionsGetsAllOfInfoInTheSameCycle) {
+  // Redis 7+ and Valkey are asked for INFO's sections by name; a server that refuses them
+  // although its last INFO said 7.0 (a downgrade, or a proxy in between) must not show as
+  // down for it: the same cycle asks again for all of INFO, and it is not asked for
+  // sections again until it restarts. Here a scripted peer stands in for one replica.
+  StartLab();
+  lab::Server* real = lab_->replicas()[0];
+  std::atomic<int> plain{0}, sectioned{0};
+  const std::string info =
+      "# Server\r\nredis_version:7.0.15\r\nredis_mode:standalone\r\n"
+      "run_id:0123456789abcdef0123456789abcdef01234567\r\nuptime_in_seconds:100\r\n"
+      "# Replication\r\nrole:slave\r\nmaster_host:127.0.0.1\r\nmaster_port:" +
+      std::to_string(lab_->primary().port()) +
+      "\r\nmaster_link_status:up\r\nslave_repl_offset:10\r\nslave_priority:100\r\n"
+      "master_repl_offset:10\r\n# Keyspace\r\n";
+  testing::FakeServer fake([&](int fd, const std::atomic<bool>& stop) {
+    std::string in;
+    while (!stop) {
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, 20) <= 0) continue;
+      char buf[4096];
+      ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+      if (n <= 0) return;
+      in.append(buf, static_cast<size_t>(n));
+      std::string out;
+      for (const auto& cmd : TakeCommands(in)) {
+        if (cmd[0] == "INFO" && cmd.size() > 2) {
+          ++sectioned;
+          out += "-ERR syntax error\r\n";  // what Redis 6 says
+        } else if (cmd[0] == "INFO") {
+          ++plain;
+          out += "$" + std::to_string(info.size()) + "\r\n" + info + "\r\n";
+        } else {
+          out += "*0\r\n";  // CONFIG GET: nothing matched
+        }
+      }
+      testing::FakeServer::SendAll(fd, out);
+    }
+  });
+  fs::path cfg = TempDir("sections") / "config.yml";
+  std::ofstream(cfg) << "address-map:\n  \"" << real->address() << "\": \"" << fake.address()
+                     << "\"\n";
+  exporter_ = std::make_unique<ExporterProcess>(
+      EXPORTER_BINARY,
+      std::vector<std::string>{"--config", cfg.string(), "--sentinel",
+                               lab_->sentinels()[0]->address(), "--poll.interval", "250ms"},
+      TempDir("sections") / "exporter.log");
+  ASSERT_TRUE(exporter_->Start().ok());
+  ASSERT_TRUE(exporter_->WaitForMetrics(
+      [&](auto& m) { return Is(Value(m, "redis_ha_node_up", {{"node", fake.address()}}), 1); },
+      10s));
+  const double cycles = *Value(exporter_->Scrape(), "redis_ha_exporter_poll_cycles_total");
+  ASSERT_TRUE(exporter_->WaitForMetrics(
+      [&](auto& m) { return *Value(m, "redis_ha_exporter_poll_cycles_total") >= cycles + 6; },
+      10s));
+  auto m = exporter_->Scrape();
+  EXPECT_EQ(sectioned.load(), 1);  // tried once, after the first INFO said 7.0.15
+  EXPECT_GE(plain.load(), 7);
+  EXPECT_TRUE(Is(Value(m, "redis_ha_node_up", {{"node", fake.address()}}), 1));
+  EXPECT_TRUE(Is(Value(m, "redis_ha_exporter_poll_errors_total",
+                       {{"kind", "node"}, {"reason", "reply"}}), 0));
+  // The real nodes take sections and are read completely from them.
+  EXPECT_TRUE(Is(Value(m, "redis_ha_node_up", {{"node", lab_->primary().address()}}), 1));
+  auto keys = Value(m, "redis_ha_node_keys", {{"node", lab_->primary().address()}});
+  ASSERT_TRUE(keys.has_value());
+  EXPECT_FALSE(std::isnan(*keys));
+}
+
 TEST_F(CoreFaultTest, HostNamesAreResolvedForSeedsAndMappedNodes) {
   // The resolver runs beside the poll (a hung DNS server delays only the named targets;
   // tests/unit/pool_test.cc holds one hung): here, that names work end to end.
