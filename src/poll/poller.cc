@@ -41,8 +41,14 @@ struct Poller::CycleState {
   // sentinel -> group -> view (views of every group in its MASTERS, watched or not)
   std::map<std::string, std::map<std::string, model::SentinelView>> views;
   std::map<std::string, std::set<std::string>> details_done;  // sentinel -> groups
-  std::map<std::string, model::NodeState> nodes;              // by dialled address
-  std::set<std::string> shared_nodes;  // in more than one group: copied, not moved
+  // A node's poll result, by dialled address. The first group that lists the node takes it
+  // by move; `moved_to` then points at that copy (in the group's reserved node vector, which
+  // the snapshot keeps), and any other group listing the same address copies from there.
+  struct PolledNode {
+    model::NodeState state;
+    const model::NodeState* moved_to = nullptr;
+  };
+  std::map<std::string, PolledNode> nodes;
 };
 
 Poller::Poller(Config config)
@@ -420,10 +426,7 @@ model::SnapshotPtr Poller::Cycle(const std::set<std::string>* only) {
     for (auto& [gname, grec] : groups_) {
       if (!in_scope(gname)) continue;
       for (auto& [addr, nrec] : grec.nodes) {
-        if (cs.nodes.count(addr) || !planned_nodes.insert(addr).second) {
-          cs.shared_nodes.insert(addr);
-          continue;
-        }
+        if (cs.nodes.count(addr) || !planned_nodes.insert(addr).second) continue;
         Plan p{Plan::kNode, addr, {gname}, false, false};
         redis::Request r{nrec.endpoint, config_.RedisCredentials(gname), {}};
         p.with_config = nrec.cycles_since_config >= refresh_cycles;
@@ -494,7 +497,7 @@ model::SnapshotPtr Poller::Cycle(const std::set<std::string>* only) {
             }
           }
         }
-        cs.nodes[p.address] = std::move(n);
+        cs.nodes[p.address].state = std::move(n);
         return;
       }
 
@@ -672,12 +675,13 @@ model::SnapshotPtr Poller::Cycle(const std::set<std::string>* only) {
     for (auto& [naddr, nrec] : grec.nodes) {
       auto it = cs.nodes.find(naddr);
       if (it == cs.nodes.end()) continue;  // discovered in the last round: next cycle
-      // A node polled for this group alone is moved into it.
+      CycleState::PolledNode& polled = it->second;
       model::NodeState n =
-          cs.shared_nodes.count(naddr) ? it->second : std::move(it->second);
+          polled.moved_to != nullptr ? *polled.moved_to : std::move(polled.state);
       n.announced = nrec.announced;
       n.sentinel_role = naddr == g.primary ? model::Role::kPrimary : model::Role::kReplica;
-      g.nodes.push_back(std::move(n));
+      g.nodes.push_back(std::move(n));  // within the reservation: no element moves
+      if (polled.moved_to == nullptr) polled.moved_to = &g.nodes.back();
     }
     grec.history.set_options(history_options);
     grec.history.Update(g, now_sys);

@@ -16,6 +16,7 @@
 #include "support/exporter_process.h"
 #include "support/fake_server.h"
 #include "support/metrics_text.h"
+#include "support/resp_server.h"
 #include "support/test_util.h"
 
 namespace redis_ha {
@@ -320,43 +321,6 @@ TEST_F(CoreFaultTest, BlackHoleTargetDoesNotDelayTheCycleBeyondItsDeadline) {
   EXPECT_TRUE(Is(Value(m, "redis_ha_node_up", {{"node", lab_->replicas()[1]->address()}}), 1));
 }
 
-// Splits complete RESP commands off the front of `in` (arrays of bulk strings).
-std::vector<std::vector<std::string>> TakeCommands(std::string& in) {
-  std::vector<std::vector<std::string>> out;
-  for (;;) {
-    size_t at = 0;
-    auto line = [&](std::string& l) {
-      size_t end = in.find("\r\n", at);
-      if (end == std::string::npos) return false;
-      l = in.substr(at, end - at);
-      at = end + 2;
-      return true;
-    };
-    std::string head;
-    if (!line(head) || head.empty() || head[0] != '*') return out;
-    std::vector<std::string> cmd;
-    const int n = std::stoi(head.substr(1));
-    bool complete = true;
-    for (int i = 0; i < n && complete; ++i) {
-      std::string len;
-      if (!line(len)) {
-        complete = false;
-        break;
-      }
-      const size_t size = std::stoul(len.substr(1));
-      if (in.size() < at + size + 2) {
-        complete = false;
-        break;
-      }
-      cmd.push_back(in.substr(at, size));
-      at += size + 2;
-    }
-    if (!complete) return out;
-    in.erase(0, at);
-    out.push_back(std::move(cmd));
-  }
-}
-
 TEST_F(CoreFaultTest, AServerThatRefusesInfoSectionsGetsAllOfInfoInTheSameCycle) {
   // Redis 7+ and Valkey are asked for INFO's sections by name; a server that refuses them
   // although its last INFO said 7.0 (a downgrade, or a proxy in between) must not show as
@@ -372,28 +336,17 @@ TEST_F(CoreFaultTest, AServerThatRefusesInfoSectionsGetsAllOfInfoInTheSameCycle)
       std::to_string(lab_->primary().port()) +
       "\r\nmaster_link_status:up\r\nslave_repl_offset:10\r\nslave_priority:100\r\n"
       "master_repl_offset:10\r\n# Keyspace\r\n";
-  testing::FakeServer fake([&](int fd, const std::atomic<bool>& stop) {
-    std::string in;
-    while (!stop) {
-      pollfd p{fd, POLLIN, 0};
-      if (::poll(&p, 1, 20) <= 0) continue;
-      char buf[4096];
-      ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
-      if (n <= 0) return;
-      in.append(buf, static_cast<size_t>(n));
-      std::string out;
-      for (const auto& cmd : TakeCommands(in)) {
-        if (cmd[0] == "INFO" && cmd.size() > 2) {
-          ++sectioned;
-          out += "-ERR syntax error\r\n";  // what Redis 6 says
-        } else if (cmd[0] == "INFO") {
-          ++plain;
-          out += "$" + std::to_string(info.size()) + "\r\n" + info + "\r\n";
-        } else {
-          out += "*0\r\n";  // CONFIG GET: nothing matched
-        }
-      }
-      testing::FakeServer::SendAll(fd, out);
+  testing::RespServer fake([&](testing::RespServer::Conn& c, const std::vector<std::string>& cmd) {
+    if (cmd[0] == "INFO" && cmd.size() > 2) {
+      ++sectioned;
+      c.Send(testing::resp::Error("ERR syntax error"));  // what Redis 6 says
+    } else if (cmd[0] == "INFO") {
+      ++plain;
+      c.Send(testing::resp::Bulk(info));
+    } else if (cmd[0] == "CONFIG" && cmd.size() == 3) {
+      c.Send(testing::resp::ConfigGet(cmd[2]));
+    } else {
+      c.Send(testing::resp::Error("ERR unknown command"));
     }
   });
   fs::path cfg = TempDir("sections") / "config.yml";
@@ -423,6 +376,55 @@ TEST_F(CoreFaultTest, AServerThatRefusesInfoSectionsGetsAllOfInfoInTheSameCycle)
   auto keys = Value(m, "redis_ha_node_keys", {{"node", lab_->primary().address()}});
   ASSERT_TRUE(keys.has_value());
   EXPECT_FALSE(std::isnan(*keys));
+}
+
+TEST_F(CoreFaultTest, ANodeListedByTwoGroupsIsReportedCompletelyInBoth) {
+  // One server behind two groups' addresses (the address map sends a replica of the second
+  // group to a replica of the first): it is polled once, and each group's snapshot holds
+  // all of it (the first group takes the poll result by move, the second copies it).
+  lab::LabOptions o;
+  o.groups = 2;
+  lab_ = std::make_unique<lab::Lab>(o);
+  ASSERT_TRUE(lab_->Start().ok());
+  ASSERT_TRUE(lab_->WriteKeys("mymaster", 20).ok());
+  const std::string shared = lab_->replicas(0)[0]->address();
+  fs::path cfg = TempDir("shared-node") / "config.yml";
+  std::ofstream(cfg) << "address-map:\n  \"" << lab_->replicas(1)[0]->address() << "\": \""
+                     << shared << "\"\n";
+  exporter_ = std::make_unique<ExporterProcess>(
+      EXPORTER_BINARY,
+      std::vector<std::string>{"--config", cfg.string(), "--sentinel",
+                               lab_->sentinels()[0]->address(), "--poll.interval", "250ms"},
+      TempDir("shared-node") / "exporter.log");
+  ASSERT_TRUE(exporter_->Start().ok());
+  auto both = [&](const std::vector<Sample>& m, const char* name) {
+    return std::make_pair(Value(m, name, {{"group", "mymaster"}, {"node", shared}}),
+                          Value(m, name, {{"group", "mymaster-2"}, {"node", shared}}));
+  };
+  ASSERT_TRUE(exporter_->WaitForMetrics(
+      [&](auto& m) {
+        auto [a, b] = both(m, "redis_ha_node_keys");
+        return Is(a, 20) && Is(b, 20);
+      },
+      15s));
+  auto m = exporter_->Scrape();
+  for (const char* name : {"redis_ha_node_up", "redis_ha_node_uptime_seconds",
+                           "redis_ha_node_repl_offset_bytes"}) {
+    auto [a, b] = both(m, name);
+    ASSERT_TRUE(a.has_value() && b.has_value()) << name;
+    EXPECT_FALSE(std::isnan(*a)) << name;
+    EXPECT_EQ(*a, *b) << name;
+  }
+  // The strings too (a moved-from NodeState would have lost its version).
+  std::map<std::string, std::string> version_by_group;
+  for (const auto& s : Select(m, "redis_ha_node_info")) {
+    if (s.labels.count("node") && s.labels.at("node") == shared) {
+      version_by_group[s.labels.at("group")] = s.labels.at("version");
+    }
+  }
+  ASSERT_EQ(version_by_group.size(), 2u);
+  EXPECT_FALSE(version_by_group["mymaster"].empty());
+  EXPECT_EQ(version_by_group["mymaster"], version_by_group["mymaster-2"]);
 }
 
 TEST_F(CoreFaultTest, HostNamesAreResolvedForSeedsAndMappedNodes) {
