@@ -3,6 +3,7 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <utility>
 
 #include "assess/assess.h"
 #include "poll/observe.h"
@@ -128,10 +129,15 @@ model::SnapshotPtr Poller::Latest() const {
 model::SnapshotPtr Poller::PollOnce() { return Cycle(); }
 
 void Poller::Publish(model::SnapshotPtr snapshot) {
+  model::SnapshotPtr replaced;
   {
     std::lock_guard lock(mu_);
-    latest_ = snapshot;
+    replaced = std::exchange(latest_, snapshot);
   }
+  // The snapshot just replaced is kept until the next publish and freed then, here: not
+  // under mu_ (Latest() would wait for the whole snapshot to be freed), and not by an HTTP
+  // thread that happened to drop the last reference (a gate request would pay for it).
+  retired_ = std::move(replaced);
   if (on_publish_) on_publish_(snapshot);
 }
 

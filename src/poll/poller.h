@@ -143,6 +143,7 @@ class Poller {
   model::ExporterStats stats_;
   uint64_t cycle_ = 0;
   std::function<void(const model::SnapshotPtr&)> on_publish_;
+  model::SnapshotPtr retired_;  // the snapshot latest_ replaced, freed at the next publish
 
   // Shared state.
   mutable std::mutex mu_;
