@@ -474,6 +474,9 @@ def run(args, procs, tmp, results):
         return None
 
     f = wait_for("the page to refresh itself and show %s down" % victim, shows_down, 20, 0.2)
+    # The reloaded DOM can be read before Chromium reports the load event (a loaded machine
+    # showed the new page with the event still pending): wait for the event itself.
+    wait_for("the reload's load event", lambda: browser.cdp.pump(0.1) or browser.loads() > loads, 10, 0.1)
     refreshed = browser.loads() - loads
     results.add("fault: the page refreshed itself (meta refresh) and shows the replica down",
                 bool(f) and refreshed >= 1,

@@ -4,7 +4,7 @@
   tests/recipes/test_e2e.py --exporter build/redis_ha_exporter --lab build/redis_ha_lab [--keep]
 
 1. Starts redis_ha_lab (1 primary, 2 replicas, 3 Sentinels, persistence on: appendonly + RDB)
-   with the exporter (--poll.interval 250ms --gate.failover-cooldown 5s).
+   with the exporter (--poll.interval 250ms --gate.failover-cooldown 10s).
 2. The recipes on the healthy lab: the Argo web AnalysisTemplate's URL (rendered from its args)
    answers 200 and its successCondition holds on the JSON; the Argo Prometheus template's
    query selects exactly the exporter's series and they read 1; the Flagger webhook, POSTed
@@ -22,8 +22,9 @@
    answered 200 again before the next one; the primary changed.
 4. The preStop hook on the new primary hands it off (exit 0, another primary, the old one a
    replica of it) while the writer runs.
-5. Right after that handoff (inside the 5 s cooldown) the script with GATE_TIMEOUT=1 must stop
-   with exit 1 at the gate (recent_failover) and restart nothing.
+5. Right after that handoff (inside the 10 s cooldown) the script with GATE_TIMEOUT=1 must stop
+   with exit 1 at the gate (recent_failover) and restart nothing. (With 5 s, a loaded machine
+   once needed 3 s to start the script and the cooldown ran out during its 1 s wait.)
 6. The writer stops; every acknowledged SET is on the final primary with its value, the counter
    is at least the highest acknowledged INCR, and the replicas hold the same number of keys.
 
@@ -276,7 +277,7 @@ class Lab(e2e.Lab):
         self.ready = threading.Event()
         self.logf = open(os.path.join(logdir, "lab.log"), "w", encoding="utf-8")
         cmd = [lab_bin, "--exporter", exporter_bin, "--listen", "127.0.0.1:%d" % exporter_port, "--",
-               "--poll.interval=250ms", "--gate.failover-cooldown=5s"]
+               "--poll.interval=250ms", "--gate.failover-cooldown=10s"]
         log("starting " + " ".join(cmd))
         self.proc = procs.start("redis_ha_lab", cmd, stop_signal=signal.SIGINT,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
