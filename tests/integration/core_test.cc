@@ -211,6 +211,19 @@ class CoreFaultTest : public ::testing::Test {
     Status s = exporter_->Start();
     ASSERT_TRUE(s.ok()) << s.error().message;
   }
+  // The exporter seeded with the first Sentinel and a config file whose address map sends
+  // `from` (as Sentinels announce it) to `to`; `args` are the other flags.
+  void StartMappedExporter(const std::string& name, const std::string& from,
+                           const std::string& to, std::vector<std::string> args) {
+    fs::path cfg = TempDir(name) / "config.yml";
+    std::ofstream(cfg) << "address-map:\n  \"" << from << "\": \"" << to << "\"\n";
+    args.insert(args.begin(), {"--config", cfg.string(), "--sentinel",
+                               lab_->sentinels()[0]->address()});
+    exporter_ =
+        std::make_unique<ExporterProcess>(EXPORTER_BINARY, args, TempDir(name) / "exporter.log");
+    Status s = exporter_->Start();
+    ASSERT_TRUE(s.ok()) << s.error().message;
+  }
   void TearDown() override {
     if (HasFailure() && exporter_) std::cerr << "exporter log:\n" << exporter_->Log();
     exporter_.reset();
@@ -291,17 +304,9 @@ TEST_F(CoreFaultTest, BlackHoleTargetDoesNotDelayTheCycleBeyondItsDeadline) {
   testing::FakeServer hole([](int, const std::atomic<bool>& stop) {
     testing::FakeServer::WaitForStop(stop);
   });
-  fs::path cfg = TempDir("blackhole") / "config.yml";
-  std::ofstream(cfg) << "address-map:\n  \"" << lab_->replicas()[0]->address() << "\": \""
-                     << hole.address() << "\"\n";
   // Interval 1s, timeout 200ms: a cycle must end within its deadline, well before the tick.
-  exporter_ = std::make_unique<ExporterProcess>(
-      EXPORTER_BINARY,
-      std::vector<std::string>{"--config", cfg.string(), "--sentinel",
-                               lab_->sentinels()[0]->address(), "--poll.interval", "1s",
-                               "--poll.timeout", "200ms"},
-      TempDir("blackhole") / "exporter.log");
-  ASSERT_TRUE(exporter_->Start().ok());
+  StartMappedExporter("blackhole", lab_->replicas()[0]->address(), hole.address(),
+                      {"--poll.interval", "1s", "--poll.timeout", "200ms"});
   ASSERT_TRUE(exporter_->WaitForMetrics(
       [&](auto& m) {
         return Is(Value(m, "redis_ha_node_up", {{"node", hole.address()}}), 0) &&
@@ -349,15 +354,7 @@ TEST_F(CoreFaultTest, AServerThatRefusesInfoSectionsGetsAllOfInfoInTheSameCycle)
       c.Send(testing::resp::Error("ERR unknown command"));
     }
   });
-  fs::path cfg = TempDir("sections") / "config.yml";
-  std::ofstream(cfg) << "address-map:\n  \"" << real->address() << "\": \"" << fake.address()
-                     << "\"\n";
-  exporter_ = std::make_unique<ExporterProcess>(
-      EXPORTER_BINARY,
-      std::vector<std::string>{"--config", cfg.string(), "--sentinel",
-                               lab_->sentinels()[0]->address(), "--poll.interval", "250ms"},
-      TempDir("sections") / "exporter.log");
-  ASSERT_TRUE(exporter_->Start().ok());
+  StartMappedExporter("sections", real->address(), fake.address(), {"--poll.interval", "250ms"});
   ASSERT_TRUE(exporter_->WaitForMetrics(
       [&](auto& m) { return Is(Value(m, "redis_ha_node_up", {{"node", fake.address()}}), 1); },
       10s));
@@ -388,15 +385,8 @@ TEST_F(CoreFaultTest, ANodeListedByTwoGroupsIsReportedCompletelyInBoth) {
   ASSERT_TRUE(lab_->Start().ok());
   ASSERT_TRUE(lab_->WriteKeys("mymaster", 20).ok());
   const std::string shared = lab_->replicas(0)[0]->address();
-  fs::path cfg = TempDir("shared-node") / "config.yml";
-  std::ofstream(cfg) << "address-map:\n  \"" << lab_->replicas(1)[0]->address() << "\": \""
-                     << shared << "\"\n";
-  exporter_ = std::make_unique<ExporterProcess>(
-      EXPORTER_BINARY,
-      std::vector<std::string>{"--config", cfg.string(), "--sentinel",
-                               lab_->sentinels()[0]->address(), "--poll.interval", "250ms"},
-      TempDir("shared-node") / "exporter.log");
-  ASSERT_TRUE(exporter_->Start().ok());
+  StartMappedExporter("shared-node", lab_->replicas(1)[0]->address(), shared,
+                      {"--poll.interval", "250ms"});
   auto both = [&](const std::vector<Sample>& m, const char* name) {
     return std::make_pair(Value(m, name, {{"group", "mymaster"}, {"node", shared}}),
                           Value(m, name, {{"group", "mymaster-2"}, {"node", shared}}));
