@@ -113,7 +113,12 @@ void ConnectionPool::Execute(const std::vector<Request>& requests,
   // idle connections of earlier calls, are ignored).
   constexpr size_t kNone = static_cast<size_t>(-1);
   std::vector<size_t> owner;
+  std::vector<size_t> resolving_ids;  // requests whose connection was resolving a name
   auto own = [&](size_t i) {
+    if (conns[i]->resolving() &&
+        std::find(resolving_ids.begin(), resolving_ids.end(), i) == resolving_ids.end()) {
+      resolving_ids.push_back(i);
+    }
     const int fd = conns[i]->fd();
     if (fd < 0) return;
     if (owner.size() <= static_cast<size_t>(fd)) owner.resize(static_cast<size_t>(fd) + 1, kNone);
@@ -234,10 +239,10 @@ void ConnectionPool::Execute(const std::vector<Request>& requests,
   std::vector<epoll_event> events(std::min<size_t>(std::max<size_t>(requests.size(), 1), 256));
   bool notify_watched = false;
   while (waiting > 0) {
-    bool resolving = false;
-    for (size_t i = 0; i < requests.size() && !resolving; ++i) {
-      resolving = pending[i] && conns[i]->resolving();
-    }
+    // Only requests that were resolving can still be (a connection starts resolving in
+    // BeginConnect alone), so this stays off the per-wakeup path when no name is resolved.
+    std::erase_if(resolving_ids, [&](size_t i) { return !pending[i] || !conns[i]->resolving(); });
+    const bool resolving = !resolving_ids.empty();
     // The resolver's descriptor is level-triggered and watched only while some name is
     // being resolved for this call.
     if (resolving != notify_watched) {
@@ -306,7 +311,7 @@ void ConnectionPool::Execute(const std::vector<Request>& requests,
       // Some name may have been resolved (the notification is shared with other users of
       // the resolver, who may have taken it): every resolving connection looks for its own.
       if (resolved) resolver_->DrainNotify();
-      for (size_t i = 0; i < requests.size(); ++i) {
+      for (size_t i : std::vector<size_t>(resolving_ids)) {  // settle may retry: a copy
         if (pending[i] && conns[i]->resolving()) settle(i, conns[i]->ContinueResolve());
       }
     }
