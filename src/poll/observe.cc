@@ -9,20 +9,9 @@ namespace redis_ha::poll {
 
 namespace {
 
-// "ip:port", "[v6]:port" (as Endpoint::ToString writes it), built in one allocation at most.
 std::string Announced(const std::string& ip, const std::optional<int>& port) {
   if (ip.empty() || !port) return "";
-  const bool v6 = ip.find(':') != std::string::npos;
-  char digits[12];
-  auto [end, ec] = std::to_chars(digits, digits + sizeof(digits), *port);
-  std::string out;
-  out.reserve(ip.size() + 3 + static_cast<size_t>(end - digits));
-  if (v6) out += '[';
-  out += ip;
-  if (v6) out += ']';
-  out += ':';
-  out.append(digits, end);
-  return out;
+  return redis::JoinHostPort(ip, *port);
 }
 
 std::string Dialled(const Config& config, const std::string& announced) {

@@ -19,12 +19,21 @@
 
 namespace redis_ha::redis {
 
-std::string Endpoint::ToString() const {
-  if (host.find(':') != std::string::npos) {
-    return "[" + host + "]:" + std::to_string(port);
-  }
-  return host + ":" + std::to_string(port);
+std::string JoinHostPort(std::string_view host, int port) {
+  const bool v6 = host.find(':') != std::string_view::npos;
+  char digits[12];
+  auto [end, ec] = std::to_chars(digits, digits + sizeof(digits), port);
+  std::string out;
+  out.reserve(host.size() + 3 + static_cast<size_t>(end - digits));
+  if (v6) out += '[';
+  out += host;
+  if (v6) out += ']';
+  out += ':';
+  out.append(digits, end);
+  return out;
 }
+
+std::string Endpoint::ToString() const { return JoinHostPort(host, port); }
 
 Result<Endpoint> ParseEndpoint(std::string_view text) {
   std::string_view host, port_text;

@@ -53,6 +53,9 @@ struct Endpoint {
   friend auto operator<=>(const Endpoint&, const Endpoint&) = default;
 };
 
+// "host:port", or "[host]:port" when host is an IPv6 literal, in one allocation.
+std::string JoinHostPort(std::string_view host, int port);
+
 // Parses "host:port", "[v6]:port". Port must be 1..65535.
 Result<Endpoint> ParseEndpoint(std::string_view text);
 

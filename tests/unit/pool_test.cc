@@ -513,6 +513,9 @@ TEST(EndpointTest, ParsesAndRejects) {
   ASSERT_TRUE(b.ok());
   EXPECT_EQ(b->host, "::1");
   EXPECT_EQ(b->ToString(), "[::1]:26379");
+  EXPECT_EQ(a->ToString(), "127.0.0.1:6379");
+  EXPECT_EQ(JoinHostPort("redis-0.redis", 65535), "redis-0.redis:65535");
+  EXPECT_EQ(JoinHostPort("fe80::1", 1), "[fe80::1]:1");
   for (const char* bad : {"", "host", "host:", ":1", "h:0", "h:65536", "h:12x", "::1:5"}) {
     EXPECT_FALSE(ParseEndpoint(bad).ok()) << bad;
   }
