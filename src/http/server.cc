@@ -99,6 +99,7 @@ using Clock = std::chrono::steady_clock;
 constexpr std::chrono::milliseconds kPollSlice{100};  // how soon a stop is noticed
 constexpr std::chrono::seconds kWatchInterval{1};
 constexpr std::chrono::milliseconds kDrainTime{1000};
+constexpr size_t kCopyBodyBelow = 16 * 1024;  // smaller bodies go out with their head
 constexpr char kRealm[] = "Basic realm=\"redis_ha_exporter\"";
 
 const char* StatusText(int status) {
@@ -247,7 +248,9 @@ class Stream {
     }
   }
 
-  bool WriteAll(std::string_view data, Clock::time_point deadline) {
+  // `more`: more data follows at once (plain TCP: MSG_MORE, so a head and its body share
+  // segments without being copied into one buffer first).
+  bool WriteAll(std::string_view data, Clock::time_point deadline, bool more = false) {
     while (!data.empty()) {
       if (ssl_) {
         ERR_clear_error();
@@ -264,7 +267,7 @@ class Stream {
         fatal_ = true;
         return false;
       }
-      ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+      ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL | (more ? MSG_MORE : 0));
       if (n >= 0) {
         data.remove_prefix(static_cast<size_t>(n));
         continue;
@@ -730,7 +733,14 @@ void HttpServer::State::Serve(int fd) {
     auto send = [&](const Response& r, bool head_only, bool keep_alive) {
       static const HeaderList kNone;
       std::string out = RenderHead(r, keep_alive, wc != nullptr ? wc->headers : kNone);
-      if (!head_only) out += r.body;
+      if (head_only || r.body.empty()) return stream.WriteAll(out, write_deadline);
+      // A large body (a /metrics scrape is megabytes) is sent from where it is, not copied
+      // behind the head.
+      if (r.body.size() > kCopyBodyBelow) {
+        return stream.WriteAll(out, write_deadline, /*more=*/true) &&
+               stream.WriteAll(r.body, write_deadline);
+      }
+      out += r.body;
       return stream.WriteAll(out, write_deadline);
     };
     auto refuse = [&](const Response& r, bool head_only) {

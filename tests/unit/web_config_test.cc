@@ -353,6 +353,7 @@ class ServerTest : public ::testing::Test {
     std::map<std::string, Handler> routes;
     routes["/metrics"] = [](const Request&) { return Response::Text(200, "metric 1\n"); };
     routes["/healthz"] = [](const Request&) { return Response::Text(200, "ok\n"); };
+    routes["/big"] = [](const Request&) { return Response::Text(200, BigBody()); };
     routes["/echo"] = [](const Request& r) {
       return Response::Text(200, r.method + " " + r.path + "?" + r.query + " " + r.body + " " +
                                      r.user);
@@ -381,6 +382,14 @@ class ServerTest : public ::testing::Test {
     }
     ::close(fd);
     return out;
+  }
+  // Megabytes (as a /metrics scrape at 100 groups), no two lines alike.
+  static std::string BigBody() {
+    std::string body;
+    for (int i = 0; body.size() < 3 * 1024 * 1024; ++i) {
+      body += "series_" + std::to_string(i) + "{label=\"value\"} " + std::to_string(i) + "\n";
+    }
+    return body;
   }
   std::unique_ptr<HttpServer> server_;
 };
@@ -420,6 +429,30 @@ TEST_F(ServerTest, RoutesMethodsAndLimits) {
                   .starts_with("HTTP/1.1 400 "));
   EXPECT_TRUE(Raw("GET http://exporter:9479/metrics HTTP/1.1\r\nConnection: close\r\n\r\n")
                   .starts_with("HTTP/1.1 200 "));
+}
+
+TEST_F(ServerTest, ALargeBodyFollowsItsHeadWholeAndTheNextAnswerFollowsIt) {
+  Start();
+  const std::string body = BigBody();
+  std::string got = Raw("GET /big HTTP/1.1\r\n\r\nHEAD /big HTTP/1.1\r\n\r\n"
+                        "GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n",
+                        5000ms);
+  const std::string length = "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  size_t end = got.find("\r\n\r\n");
+  ASSERT_NE(end, std::string::npos);
+  EXPECT_TRUE(got.starts_with("HTTP/1.1 200 OK\r\n"));
+  EXPECT_NE(got.substr(0, end).find(length), std::string::npos);
+  ASSERT_GE(got.size(), end + 4 + body.size());
+  EXPECT_TRUE(got.compare(end + 4, body.size(), body) == 0) << "the body, byte for byte";
+  // The HEAD answer: the same length, no body; then the next answer.
+  std::string rest = got.substr(end + 4 + body.size());
+  size_t head_end = rest.find("\r\n\r\n");
+  ASSERT_NE(head_end, std::string::npos) << rest.substr(0, 200);
+  EXPECT_TRUE(rest.starts_with("HTTP/1.1 200 OK\r\n"));
+  EXPECT_NE(rest.substr(0, head_end).find(length), std::string::npos);
+  rest = rest.substr(head_end + 4);
+  EXPECT_TRUE(rest.starts_with("HTTP/1.1 200 OK\r\n")) << rest.substr(0, 200);
+  EXPECT_TRUE(rest.ends_with("\r\n\r\nok\n")) << rest;
 }
 
 TEST_F(ServerTest, KeepAlivePipeliningAndTimeouts) {
