@@ -116,6 +116,7 @@ void EventSubscriber::Run(std::stop_token stop) {
       if (!slot.conn) {
         slot.conn =
             std::make_unique<redis::Connection>(t.endpoint, t.credentials, limits_, resolver_);
+        slot.conn->AcceptPushes();  // events arrive unasked
       }
       if (slot.conn->resolving()) {
         // Checked every tick; PSUBSCRIBE is queued already and goes out once connected.

@@ -184,6 +184,7 @@ void Connection::Close() {
   out_.clear();
   out_pos_ = 0;
   replies_.clear();
+  awaited_ = 0;
   awaiting_auth_reply_ = false;
   eof_ = false;
   bytes_in_partial_reply_ = 0;
@@ -275,6 +276,7 @@ Status Connection::OpenSocket(SocketAddress addr) {
 
 void Connection::Queue(const std::vector<std::string>& args) {
   AppendCommand(args, out_);
+  ++awaited_;
 }
 
 short Connection::Events() const {
@@ -506,6 +508,13 @@ Status Connection::FeedReader(const char* data, size_t n) {
       continue;
     }
     replies_.push_back(std::move(*reply));
+    if (accept_pushes_ ? replies_.size() > kMaxUnreadPushes : replies_.size() > awaited_) {
+      return Fail(ErrorKind::kProtocol,
+                  accept_pushes_
+                      ? "more than " + std::to_string(kMaxUnreadPushes) +
+                            " unread messages from " + endpoint_.ToString()
+                      : "a reply from " + endpoint_.ToString() + " that no command asked for");
+    }
   }
   if (bytes_in_partial_reply_ > limits_.max_reply_bytes) {
     return Fail(ErrorKind::kProtocol, "reply from " + endpoint_.ToString() + " exceeds " +
@@ -525,6 +534,7 @@ void Connection::Recycle(std::vector<Reply>&& replies) {
 Reply Connection::PopReply() {
   Reply r = std::move(replies_.front());
   replies_.pop_front();
+  if (awaited_ > 0) --awaited_;
   return r;
 }
 

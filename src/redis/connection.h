@@ -116,9 +116,19 @@ class Connection {
   Status ContinueResolve();
 
   // Queues one command; it is sent when the socket is writable.
+  // Each queued command's reply is awaited; a reply no command asked for fails the
+  // connection (kProtocol), so a server that streams replies can neither keep the reading
+  // loop going nor fill memory.
   void Queue(const std::vector<std::string>& args);
-  // Queues commands already encoded in RESP (see AppendCommand).
-  void QueueEncoded(std::string_view commands) { out_.append(commands); }
+  // Queues `count` commands already encoded in RESP (see AppendCommand).
+  void QueueEncoded(std::string_view commands, size_t count) {
+    out_.append(commands);
+    awaited_ += count;
+  }
+  // For a subscription: the server sends messages no command asked for. Up to
+  // kMaxUnreadPushes of them may wait to be taken; one more fails the connection.
+  void AcceptPushes() { accept_pushes_ = true; }
+  static constexpr size_t kMaxUnreadPushes = 100000;
 
   // The poll(2) events this connection waits for (POLLIN and/or POLLOUT; during a TLS
   // handshake, whichever OpenSSL needs).
@@ -201,6 +211,8 @@ class Connection {
   std::deque<Reply> replies_;
   std::deque<Reply> spare_;  // see Recycle()
   bool awaiting_auth_reply_ = false;
+  size_t awaited_ = 0;         // replies of queued commands not yet taken
+  bool accept_pushes_ = false;  // a subscription (see AcceptPushes)
   bool eof_ = false;
   size_t bytes_in_partial_reply_ = 0;
   uint64_t bytes_sent_ = 0;

@@ -19,7 +19,7 @@ constexpr uint64_t kRecycleBytes = 4 << 20;
 namespace {
 void QueueAll(Connection& c, const Request& request) {
   if (request.encoded) {
-    c.QueueEncoded(request.encoded->bytes);
+    c.QueueEncoded(request.encoded->bytes, request.encoded->count);
   } else {
     for (const auto& cmd : request.commands) c.Queue(cmd);
   }

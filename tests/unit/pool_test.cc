@@ -276,6 +276,73 @@ TEST(PoolTest, GarbageIsAProtocolError) {
   EXPECT_EQ(r[0].status.error().kind, ErrorKind::kProtocol);
 }
 
+// A server that answers and then keeps sending replies, faster than they can be decoded:
+// the read loop must not follow it (it would never return, and every reply would stay in
+// memory). A reply nobody asked for is a protocol error; the other server is unaffected.
+TEST(PoolTest, AServerStreamingRepliesNobodyAskedForIsAProtocolError) {
+  FakeServer flood([](int fd, const std::atomic<bool>& stop) {
+    FakeServer::ReadCommands(fd, 1, stop);
+    std::string burst;
+    for (int i = 0; i < 20000; ++i) burst += "+OK\r\n";
+    while (!stop) FakeServer::SendAll(fd, burst);
+  });
+  FakeServer fine([](int fd, const std::atomic<bool>& stop) {
+    FakeServer::ReadCommands(fd, 1, stop);
+    FakeServer::SendAll(fd, "+PONG\r\n");
+    FakeServer::WaitForStop(stop);
+  });
+  ConnectionPool pool;
+  auto r = pool.Execute({Req(flood, {{"PING"}}), Req(fine, {{"PING"}})}, 10000ms);
+  ASSERT_FALSE(r[0].status.ok());
+  EXPECT_EQ(r[0].status.error().kind, ErrorKind::kProtocol);
+  EXPECT_NE(r[0].status.error().message.find("no command asked for"), std::string::npos)
+      << r[0].status.error().message;
+  ASSERT_TRUE(r[1].status.ok());
+  EXPECT_EQ(r[1].replies[0].str, "PONG");
+}
+
+// One reply too many in the same packet as the answer: the pipeline is out of step, so
+// the answer is not trusted either.
+TEST(PoolTest, AnExtraReplyAfterTheAnswersIsAProtocolError) {
+  FakeServer server([](int fd, const std::atomic<bool>& stop) {
+    FakeServer::ReadCommands(fd, 2, stop);
+    FakeServer::SendAll(fd, "+A\r\n+B\r\n+C\r\n");
+    FakeServer::WaitForStop(stop);
+  });
+  ConnectionPool pool;
+  auto r = pool.Execute({Req(server, {{"PING"}, {"PING"}})}, 2000ms);
+  ASSERT_FALSE(r[0].status.ok());
+  EXPECT_EQ(r[0].status.error().kind, ErrorKind::kProtocol);
+}
+
+// A subscription takes messages nobody asked for, but no more than kMaxUnreadPushes of
+// them waiting: a flood cannot fill memory.
+TEST(PoolTest, ASubscriptionWithTooManyUnreadMessagesFails) {
+  FakeServer server([](int fd, const std::atomic<bool>& stop) {
+    FakeServer::ReadCommands(fd, 1, stop);
+    std::string burst;
+    for (size_t i = 0; i < 1000; ++i) burst += "*3\r\n$7\r\nmessage\r\n$1\r\nc\r\n$1\r\nx\r\n";
+    for (size_t sent = 0; sent <= Connection::kMaxUnreadPushes + 1000 && !stop; sent += 1000) {
+      FakeServer::SendAll(fd, burst);
+    }
+    FakeServer::WaitForStop(stop);
+  });
+  Connection c(Endpoint{"127.0.0.1", server.port()}, {});
+  c.AcceptPushes();
+  ASSERT_TRUE(c.BeginConnect().ok());
+  c.Queue({"SUBSCRIBE", "c"});
+  Status last = Status::Ok();
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (last.ok() && std::chrono::steady_clock::now() < deadline) {
+    pollfd p{c.fd(), c.Events(), 0};
+    if (::poll(&p, 1, 100) > 0) last = c.HandleEvents(p.revents);  // nothing taken
+  }
+  ASSERT_FALSE(last.ok());
+  EXPECT_EQ(last.error().kind, ErrorKind::kProtocol);
+  EXPECT_NE(last.error().message.find("unread messages"), std::string::npos)
+      << last.error().message;
+}
+
 TEST(PoolTest, AHugeArrayHeaderIsRefusedBeforeAllocation) {
   FakeServer server([](int fd, const std::atomic<bool>& stop) {
     FakeServer::ReadCommands(fd, 1, stop);

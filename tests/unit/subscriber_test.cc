@@ -93,5 +93,38 @@ TEST(SubscriberTest, SubscribesToNewSentinelsAndReportsUrgentEvents) {
   sub.Stop();
 }
 
+// A Sentinel that floods its subscriber with messages does not keep it from hearing the
+// others (its connection is dropped if more than Connection::kMaxUnreadPushes pile up; see
+// PoolTest.ASubscriptionWithTooManyUnreadMessagesFails).
+TEST(SubscriberTest, AFloodingSentinelDoesNotDeafenTheSubscriberToTheOthers) {
+  std::atomic<bool> publish{false};
+  FakeServer flood([](int fd, const std::atomic<bool>& stop) {
+    FakeServer::ReadCommands(fd, 1, stop);
+    FakeServer::SendAll(fd, "*3\r\n" + Bulk("psubscribe") + Bulk("*") + ":1\r\n");
+    std::string burst;
+    const std::string one = "*4\r\n" + Bulk("pmessage") + Bulk("*") + Bulk("+tilt") +
+                            Bulk("#tilt mode entered");
+    for (int i = 0; i < 2000; ++i) burst += one;
+    while (!stop) FakeServer::SendAll(fd, burst);
+  });
+  FakeServer fine(SentinelPublishing(publish, "+sdown", "master g1 127.0.0.1 6379"));
+  std::mutex mu;
+  std::vector<std::string> urgent;
+  EventSubscriber sub(
+      [&](const std::string& group) {
+        std::lock_guard lock(mu);
+        urgent.push_back(group);
+      },
+      redis::Limits{});
+  sub.Start();
+  sub.SetSentinels({TargetOf(flood), TargetOf(fine)});
+  ASSERT_TRUE(WaitFor([&] { return fine.connections() >= 1 && flood.connections() >= 1; }));
+  publish = true;
+  ASSERT_TRUE(WaitFor([&] {
+    std::lock_guard lock(mu);
+    return std::find(urgent.begin(), urgent.end(), "g1") != urgent.end();
+  }));
+}
+
 }  // namespace
 }  // namespace redis_ha::poll
