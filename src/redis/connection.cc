@@ -107,6 +107,13 @@ void* CreateString(const redisReadTask* task, char* str, size_t len) {
     case REDIS_REPLY_STATUS: r->type = ReplyType::kStatus; break;
     default: r->type = ReplyType::kString; break;
   }
+  if (len > r->str.capacity()) {
+    // A recycled string too small for this reply grows to its size and an eighth, not to
+    // twice its old size as assign() would: an INFO reply grows by a byte now and then.
+    std::string grown;
+    grown.reserve(len + len / 8);
+    r->str.swap(grown);
+  }
   r->str.assign(str, len);
   r->integer = 0;
   r->elements.clear();
@@ -524,6 +531,9 @@ Status Connection::FeedReader(const char* data, size_t n) {
 }
 
 void Connection::Recycle(std::vector<Reply>&& replies) {
+  // Spares the last response did not use are of another shape (a cycle that also asked
+  // CONFIG GET leaves four): kept, each would in turn take a whole INFO reply and keep it.
+  spare_.clear();
   for (auto& r : replies) {
     if (spare_.size() >= kMaxSpareReplies) break;
     spare_.push_back(std::move(r));

@@ -143,9 +143,11 @@ class Connection {
   size_t PendingReplies() const { return replies_.size(); }
   // Hands spent replies back. The next replies are decoded into their memory (strings and
   // arrays keep their capacity), so a server that answers the same commands every cycle
-  // costs no allocation to decode. At most kMaxSpareReplies are kept; Close() keeps them.
+  // costs no allocation to decode. Only the latest replies handed back are kept (spares
+  // left unused from before are freed), at most kMaxSpareReplies; Close() keeps them.
   void Recycle(std::vector<Reply>&& replies);
   static constexpr size_t kMaxSpareReplies = 4096;
+  size_t spare_replies() const { return spare_.size(); }  // for tests
   // The peer closed the connection; replies decoded before that are still available.
   // The owner takes them and then calls Close().
   bool eof() const { return eof_; }

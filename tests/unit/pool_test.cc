@@ -264,6 +264,55 @@ TEST(PoolTest, RepliesDecodedIntoRecycledOnesAreExactlyTheNewReplies) {
   EXPECT_EQ(server.connections(), 1);
 }
 
+// Runs I/O on `c` until `n` replies are waiting (or 10 s pass); takes them.
+std::vector<Reply> Await(Connection& c, size_t n) {
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (c.PendingReplies() < n && std::chrono::steady_clock::now() < deadline) {
+    pollfd p{c.fd(), c.Events(), 0};
+    if (::poll(&p, 1, 100) > 0 && !c.HandleEvents(p.revents).ok()) break;
+  }
+  std::vector<Reply> out;
+  while (c.HasReply()) out.push_back(c.PopReply());
+  return out;
+}
+
+// The poller asks a node INFO every cycle and, every 30 s, four CONFIG GETs with it. The
+// spares of such a cycle must not outlive it: kept, each would in turn take an INFO reply
+// and hold on to it. And a recycled string that is too small grows to fit, not to double
+// (an INFO reply grows by a byte now and then).
+TEST(PoolTest, RecycledRepliesDoNotPileUpOrDoubleTheirStrings) {
+  FakeServer server([](int fd, const std::atomic<bool>& stop) {
+    std::string info(4000, 'i');
+    for (int round = 0; round < 6 && !stop; ++round) {
+      const int commands = round == 0 ? 5 : 1;
+      FakeServer::ReadCommands(fd, commands, stop);
+      info += 'j';
+      std::string out = "$" + std::to_string(info.size()) + "\r\n" + info + "\r\n";
+      for (int k = 1; k < commands; ++k) out += "*2\r\n$4\r\nsave\r\n$0\r\n\r\n";
+      FakeServer::SendAll(fd, out);
+    }
+    FakeServer::WaitForStop(stop);
+  });
+  Connection c(Endpoint{"127.0.0.1", server.port()}, {});
+  ASSERT_TRUE(c.BeginConnect().ok());
+  for (int k = 0; k < 5; ++k) c.Queue(k == 0 ? std::vector<std::string>{"INFO"}
+                                             : std::vector<std::string>{"CONFIG", "GET", "x"});
+  std::vector<Reply> replies = Await(c, 5);
+  ASSERT_EQ(replies.size(), 5u);
+  c.Recycle(std::move(replies));
+  EXPECT_EQ(c.spare_replies(), 5u);
+  for (int round = 1; round < 6; ++round) {
+    c.Queue({"INFO"});
+    replies = Await(c, 1);
+    ASSERT_EQ(replies.size(), 1u) << "round " << round;
+    const size_t len = replies[0].str.size();
+    EXPECT_EQ(len, 4000u + static_cast<size_t>(round) + 1);
+    EXPECT_LE(replies[0].str.capacity(), len + len / 8 + 16) << "round " << round;
+    c.Recycle(std::move(replies));
+    EXPECT_EQ(c.spare_replies(), 1u) << "round " << round;
+  }
+}
+
 TEST(PoolTest, GarbageIsAProtocolError) {
   FakeServer server([](int fd, const std::atomic<bool>& stop) {
     FakeServer::ReadCommands(fd, 1, stop);
