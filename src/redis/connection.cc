@@ -262,11 +262,7 @@ Status Connection::OpenSocket(SocketAddress addr) {
   int one = 1;
   setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 
-  reader_.reset(redisReaderCreateWithFunctions(&kReplyFunctions));
-  if (!reader_) return Fail(ErrorKind::kConnect, "out of memory");
-  budget_ = ReaderBudget{&limits_, 0, &spare_};
-  reader_->privdata = &budget_;
-  reader_->maxbuf = 64 * 1024;  // let hiredis release large idle buffers
+  if (!NewReader()) return Fail(ErrorKind::kConnect, "out of memory");
 
   received_at_connect_ = bytes_received_;
   int rc = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr.storage), addr.length);
@@ -528,6 +524,24 @@ Status Connection::FeedReader(const char* data, size_t n) {
                                           std::to_string(limits_.max_reply_bytes) + " bytes");
   }
   return Status::Ok();
+}
+
+bool Connection::NewReader() {
+  reader_.reset(redisReaderCreateWithFunctions(&kReplyFunctions));
+  if (!reader_) return false;
+  budget_ = ReaderBudget{&limits_, 0, &spare_};
+  reader_->privdata = &budget_;
+  reader_->maxbuf = 64 * 1024;  // let hiredis release large idle buffers
+  return true;
+}
+
+void Connection::ReleaseReadBuffer() {
+  // Nothing unread and no reply begun: a fresh reader loses nothing.
+  if (reader_ == nullptr || !replies_.empty() || bytes_in_partial_reply_ != 0 ||
+      reader_->pos != reader_->len) {
+    return;
+  }
+  if (!NewReader()) Close();  // out of memory: the next request reconnects
 }
 
 void Connection::Recycle(std::vector<Reply>&& replies) {

@@ -146,6 +146,9 @@ class Connection {
   // costs no allocation to decode. Only the latest replies handed back are kept (spares
   // left unused from before are freed), at most kMaxSpareReplies; Close() keeps them.
   void Recycle(std::vector<Reply>&& replies);
+  // Frees the reading buffer if nothing is in it (it keeps the size of the largest read
+  // reply otherwise: ~10 KB per data node, 3 MB over 300 of them between two cycles).
+  void ReleaseReadBuffer();
   static constexpr size_t kMaxSpareReplies = 4096;
   size_t spare_replies() const { return spare_.size(); }  // for tests
   // The peer closed the connection; replies decoded before that are still available.
@@ -186,6 +189,7 @@ class Connection {
   Status FeedReader(const char* data, size_t n);
   static constexpr size_t kFeedPiece = 2048;
   Status Fail(ErrorKind kind, std::string message);
+  bool NewReader();  // a fresh hiredis reader building Reply trees; false: out of memory
 
   // Transport seam: plain TCP or TLS. kOk moves *n > 0 bytes; kError sets *error.
   Io ReadSome(char* buf, size_t len, size_t* n, std::string* error);

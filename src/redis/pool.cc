@@ -228,6 +228,7 @@ void ConnectionPool::Execute(const std::vector<Request>& requests,
       if (c.bytes_received() - received_at_start[i] <= kRecycleBytes) {
         c.Recycle(std::move(r.replies));
       }
+      c.ReleaseReadBuffer();
     }
   };
 

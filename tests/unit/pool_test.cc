@@ -310,7 +310,40 @@ TEST(PoolTest, RecycledRepliesDoNotPileUpOrDoubleTheirStrings) {
     EXPECT_LE(replies[0].str.capacity(), len + len / 8 + 16) << "round " << round;
     c.Recycle(std::move(replies));
     EXPECT_EQ(c.spare_replies(), 1u) << "round " << round;
+    c.ReleaseReadBuffer();  // as the pool does after each response: the next still decodes
   }
+}
+
+// The reading buffer is released between responses, never with a reply half read.
+TEST(PoolTest, ReleasingTheReadBufferMidReplyLosesNothing) {
+  std::atomic<bool> rest{false};
+  FakeServer server([&](int fd, const std::atomic<bool>& stop) {
+    FakeServer::ReadCommands(fd, 2, stop);
+    FakeServer::SendAll(fd, "+first\r\n$10\r\nabcde");
+    while (!rest && !stop) std::this_thread::sleep_for(1ms);
+    FakeServer::SendAll(fd, "fghij\r\n");
+    FakeServer::WaitForStop(stop);
+  });
+  Connection c(Endpoint{"127.0.0.1", server.port()}, {});
+  ASSERT_TRUE(c.BeginConnect().ok());
+  c.Queue({"A"});
+  c.Queue({"B"});
+  std::vector<Reply> first = Await(c, 1);
+  // Until the half reply is in too (the two parts may come apart or together).
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (c.bytes_received() < 22 && std::chrono::steady_clock::now() < deadline) {
+    pollfd p{c.fd(), c.Events(), 0};
+    if (::poll(&p, 1, 100) > 0) {
+      ASSERT_TRUE(c.HandleEvents(p.revents).ok());
+    }
+  }
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0].str, "first");
+  c.ReleaseReadBuffer();  // "$10\r\nabcde" is buffered: kept
+  rest = true;
+  std::vector<Reply> second = Await(c, 1);
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_EQ(second[0].str, "abcdefghij");
 }
 
 TEST(PoolTest, GarbageIsAProtocolError) {
