@@ -637,6 +637,24 @@ Status Lab::WaitForSentinelDiscovery(
     }
     return n;
   };
+  // A replica Sentinel could promote: besides connected and up, Sentinel has its INFO
+  // (info-refresh counts from 0 until the first one) and it reports its link to the
+  // primary up. Until then SENTINEL FAILOVER answers NOGOODSLAVE.
+  auto promotable = [](const Reply& r) {
+    int n = 0;
+    if (!r.is_array()) return -1;
+    for (const auto& e : r.elements) {
+      const std::string flags = ReplyField(e, "flags");
+      const std::string refresh = ReplyField(e, "info-refresh");
+      if (Contains(flags, "disconnected") || Contains(flags, "s_down")) continue;
+      if (ReplyField(e, "master-link-status") != "ok" || refresh.empty() ||
+          refresh.size() > 5) {  // at most 99999 ms ago
+        continue;
+      }
+      ++n;
+    }
+    return n;
+  };
   auto ready = [&] {
     for (auto& s : sentinels_) {
       for (auto& g : groups_) {
@@ -645,9 +663,9 @@ Status Lab::WaitForSentinelDiscovery(
           problem = s->address() + ": " + reps.error().message;
           return false;
         }
-        if (healthy(*reps) != options_.replicas) {
+        if (promotable(*reps) != options_.replicas) {
           problem = "sentinel " + s->address() + " sees " +
-                    std::to_string(healthy(*reps)) + " connected replicas of " +
+                    std::to_string(promotable(*reps)) + " promotable replicas of " +
                     g.name + ": " + redis::DebugString(*reps, 300);
           return false;
         }

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -47,6 +48,31 @@ FakeServer::Script SentinelPublishing(const std::atomic<bool>& publish, std::str
   };
 }
 
+// The groups the subscriber reported urgent, from its thread.
+class UrgentGroups {
+ public:
+  std::function<void(const std::string&)> Recorder() {
+    return [this](const std::string& group) {
+      std::lock_guard lock(mu_);
+      groups_.push_back(group);
+    };
+  }
+  std::vector<std::string> Sorted() {
+    std::lock_guard lock(mu_);
+    std::vector<std::string> out = groups_;
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+  bool Has(const std::string& group) {
+    std::lock_guard lock(mu_);
+    return std::find(groups_.begin(), groups_.end(), group) != groups_.end();
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::string> groups_;
+};
+
 EventSubscriber::Target TargetOf(const FakeServer& s) {
   return EventSubscriber::Target{redis::Endpoint{"127.0.0.1", s.port()}, {}};
 }
@@ -55,14 +81,8 @@ TEST(SubscriberTest, SubscribesToNewSentinelsAndReportsUrgentEvents) {
   std::atomic<bool> publish{false};
   FakeServer a(SentinelPublishing(publish, "+sdown", "master g1 127.0.0.1 6379"));
   FakeServer b(SentinelPublishing(publish, "+switch-master", "g2 127.0.0.1 6379 127.0.0.1 6380"));
-  std::mutex mu;
-  std::vector<std::string> urgent;
-  EventSubscriber sub(
-      [&](const std::string& group) {
-        std::lock_guard lock(mu);
-        urgent.push_back(group);
-      },
-      redis::Limits{});
+  UrgentGroups urgent;
+  EventSubscriber sub(urgent.Recorder(), redis::Limits{});
   sub.Start();
   sub.SetSentinels({TargetOf(a)});
   ASSERT_TRUE(WaitFor([&] { return sub.subscribed() == 1; }));
@@ -74,15 +94,8 @@ TEST(SubscriberTest, SubscribesToNewSentinelsAndReportsUrgentEvents) {
   EXPECT_EQ(sub.subscribed(), 2u);
 
   publish = true;
-  ASSERT_TRUE(WaitFor([&] {
-    std::lock_guard lock(mu);
-    return urgent.size() == 2;
-  }));
-  {
-    std::lock_guard lock(mu);
-    std::sort(urgent.begin(), urgent.end());
-    EXPECT_EQ(urgent, (std::vector<std::string>{"g1", "g2"}));
-  }
+  ASSERT_TRUE(WaitFor([&] { return urgent.Sorted().size() == 2; }));
+  EXPECT_EQ(urgent.Sorted(), (std::vector<std::string>{"g1", "g2"}));
   model::Snapshot snap;
   sub.Fill(snap);
   ASSERT_EQ(snap.recent_events.size(), 2u);
@@ -108,22 +121,13 @@ TEST(SubscriberTest, AFloodingSentinelDoesNotDeafenTheSubscriberToTheOthers) {
     while (!stop) FakeServer::SendAll(fd, burst);
   });
   FakeServer fine(SentinelPublishing(publish, "+sdown", "master g1 127.0.0.1 6379"));
-  std::mutex mu;
-  std::vector<std::string> urgent;
-  EventSubscriber sub(
-      [&](const std::string& group) {
-        std::lock_guard lock(mu);
-        urgent.push_back(group);
-      },
-      redis::Limits{});
+  UrgentGroups urgent;
+  EventSubscriber sub(urgent.Recorder(), redis::Limits{});
   sub.Start();
   sub.SetSentinels({TargetOf(flood), TargetOf(fine)});
   ASSERT_TRUE(WaitFor([&] { return fine.connections() >= 1 && flood.connections() >= 1; }));
   publish = true;
-  ASSERT_TRUE(WaitFor([&] {
-    std::lock_guard lock(mu);
-    return std::find(urgent.begin(), urgent.end(), "g1") != urgent.end();
-  }));
+  ASSERT_TRUE(WaitFor([&] { return urgent.Has("g1"); }));
 }
 
 }  // namespace
