@@ -17,6 +17,7 @@
 #include <memory>
 
 #include "redis/tls.h"
+#include "util/unique_fd.h"
 
 namespace redis_ha::http {
 
@@ -26,20 +27,6 @@ using Clock = std::chrono::steady_clock;
 
 struct AddrInfoDeleter {
   void operator()(addrinfo* a) const { freeaddrinfo(a); }
-};
-
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
 };
 
 // Waits until `fd` is ready for `events` or the deadline passes.
@@ -254,7 +241,7 @@ HttpResult Fetch(const std::string& host, int port, const std::string& method,
                  const std::string& target, const ClientOptions& o) {
   HttpResult result;
   const auto deadline = Clock::now() + o.timeout;
-  Fd fd(Connect(host, port, deadline, result.error));
+  UniqueFd fd(Connect(host, port, deadline, result.error));
   if (fd.get() < 0) return result;
   Transport t(fd.get(), deadline);
   if (o.tls && !t.StartTls(host, o)) {

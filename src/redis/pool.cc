@@ -34,14 +34,9 @@ std::shared_ptr<const EncodedCommands> EncodedCommands::Encode(
   return out;
 }
 
-ConnectionPool::EpollSet::EpollSet() : fd_(::epoll_create1(EPOLL_CLOEXEC)) {}
-
-ConnectionPool::EpollSet::~EpollSet() {
-  if (fd_ >= 0) ::close(fd_);
-}
-
 ConnectionPool::ConnectionPool(Limits limits, std::shared_ptr<Resolver> resolver)
     : limits_(limits),
+      epoll_(::epoll_create1(EPOLL_CLOEXEC)),
       resolver_(resolver ? std::move(resolver) : std::make_shared<Resolver>()) {
   if (!epoll_) epoll_error_ = std::string("epoll_create1: ") + std::strerror(errno);
 }

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "redis/connection.h"
+#include "util/unique_fd.h"
 
 namespace redis_ha::redis {
 
@@ -90,23 +91,10 @@ class ConnectionPool {
   // Registers c's socket with the epoll set if it is open and not registered yet.
   Status Watch(Connection& c);
 
+  Limits limits_;
   // The epoll set every connection's socket is registered with, once per socket
   // (edge-triggered): waiting costs the same whether 3 or 3000 servers are idle.
-  class EpollSet {
-   public:
-    EpollSet();
-    ~EpollSet();
-    EpollSet(const EpollSet&) = delete;
-    EpollSet& operator=(const EpollSet&) = delete;
-    int get() const { return fd_; }
-    explicit operator bool() const { return fd_ >= 0; }
-
-   private:
-    int fd_;
-  };
-
-  Limits limits_;
-  EpollSet epoll_;
+  UniqueFd epoll_;
   std::string epoll_error_;  // why epoll_ could not be created (then every request fails)
   std::shared_ptr<Resolver> resolver_;
   std::map<Endpoint, std::unique_ptr<Connection>> connections_;

@@ -11,30 +11,27 @@
 
 #include <cstdint>
 
+#include "util/unique_fd.h"
+
 namespace redis_ha {
 
 class EventFd {
  public:
   EventFd() : fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
-  ~EventFd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  EventFd(const EventFd&) = delete;
-  EventFd& operator=(const EventFd&) = delete;
 
-  int fd() const { return fd_; }
+  int fd() const { return fd_.get(); }
   void Notify() const {
     const uint64_t one = 1;
-    if (fd_ >= 0) (void)!::write(fd_, &one, sizeof(one));
+    if (fd_) (void)!::write(fd_.get(), &one, sizeof(one));
   }
   void Drain() const {
     uint64_t n = 0;
-    while (fd_ >= 0 && ::read(fd_, &n, sizeof(n)) > 0) {
+    while (fd_ && ::read(fd_.get(), &n, sizeof(n)) > 0) {
     }
   }
 
  private:
-  const int fd_;
+  UniqueFd fd_;
 };
 
 }  // namespace redis_ha

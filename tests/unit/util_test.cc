@@ -1,12 +1,15 @@
 // Durations, escaping and the JSON writer.
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <unistd.h>
 
 #include "util/duration.h"
 #include "util/event_fd.h"
 #include "util/json.h"
 #include "util/key_table.h"
 #include "util/text.h"
+#include "util/unique_fd.h"
 
 namespace redis_ha {
 namespace {
@@ -93,6 +96,24 @@ TEST(EventFdTest, NotifyMakesItReadableUntilDrained) {
   EXPECT_TRUE(readable());
   e.Drain();
   EXPECT_FALSE(readable());
+}
+
+TEST(UniqueFdTest, ClosesWhatItOwnsOnceAndMovesOwnership) {
+  int ends[2];
+  ASSERT_EQ(::pipe(ends), 0);
+  auto open = [](int fd) { return ::fcntl(fd, F_GETFD) != -1; };
+  {
+    UniqueFd read_end(ends[0]);
+    UniqueFd moved(std::move(read_end));
+    EXPECT_FALSE(read_end);
+    EXPECT_EQ(moved.get(), ends[0]);
+    UniqueFd other(ends[1]);
+    other = std::move(moved);  // closes ends[1], takes ends[0]
+    EXPECT_FALSE(open(ends[1]));
+    EXPECT_TRUE(open(ends[0]));
+  }
+  EXPECT_FALSE(open(ends[0]));
+  EXPECT_FALSE(UniqueFd());
 }
 
 TEST(KeyTableTest, FindsEveryKeyAndNothingElse) {
