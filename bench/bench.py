@@ -12,7 +12,9 @@ same fleet, runs the contenders one at a time, alternating, repeated:
   floor           bench_floor: our per-cycle commands, pipelined and concurrent, replies
                   ignored
 
-Then the gate at 1000 requests/s while polling, and detection latency (kill a primary).
+Then the floor once against the data nodes alone and once against the Sentinels alone
+(which of the two a cycle waits for), the gate at 1000 requests/s while polling, and
+detection latency (kill a primary).
 Every figure of a phase is taken over one window [t1, t2] after a warm-up: CPU from
 /proc/<pid>/stat and schedstat, peak RSS (VmHWM), fds, TCP connections per server, and
 the servers' own INFO stats/commandstats deltas minus the baseline's.
@@ -671,6 +673,28 @@ def run_gate(args, fleet, workdir):
     return out
 
 
+def run_floor_split(args, fleet, workdir):
+    """The floor against the data nodes alone, then the Sentinels alone (one phase each):
+    which of the two a cycle's wall time waits for on this machine."""
+    out = {}
+    for only in ("node", "sentinel"):
+        path = os.path.join(workdir, "floor-%s.json" % only)
+        proc = subprocess.Popen(
+            [os.path.join(args.tools, "bench_floor"), "--topology", fleet.topology_path,
+             "--interval-ms", str(args.interval_ms), "--duration-s",
+             str(args.warmup + args.phase), "--only", only, "--out", path])
+        proc.wait(timeout=args.warmup + args.phase + 60)
+        with open(path) as f:
+            raw = json.load(f)
+        os.unlink(path)
+        cycles = raw.get("cycles", [])
+        t0 = cycles[0]["start"] if cycles else 0.0
+        wall = [c["wall_ms"] for c in cycles if c["start"] >= t0 + args.warmup]
+        out[only] = {"cycles": len(wall), "cycle_p50_ms": pct(wall, 50),
+                     "cycle_p99_ms": pct(wall, 99), "failures": raw.get("failures")}
+    return out
+
+
 def run_detection(args, fleet, workdir, repeats):
     """Kill a primary per trial (a different group each time) with ours running."""
     port = free_port()
@@ -752,6 +776,8 @@ def bench_size(args, G, workdir):
                 ph["rep"] = rep
                 ph["summary"] = summarize_phase(ph, ph["t1"], ph["t2"])
                 phases.append(ph)
+        log("G=%d: the floor against data nodes alone, then Sentinels alone" % G)
+        res["floor_split"] = run_floor_split(args, fleet, workdir)
         log("G=%d: gate at %d rps" % (G, args.gate_rps))
         res["gate"] = run_gate(args, fleet, workdir)
         log("G=%d: detection" % G)
@@ -1032,13 +1058,30 @@ def context_notes(res):
     def f(kind, key, sub=None):
         return figure(res, kind, key, sub)[0]
     out = ["What the same run measured of the machine itself, for the wall-time targets:\n"]
-    out.append("- Poll cycle: the floor (replies read and dropped) has p50 %s ms and p99 %s ms "
-               "on this fleet; the wall time is mostly waiting for the Sentinels' replies "
-               "(~%s KB from each) while the fleet itself keeps %s busy." % (
-                   fmt(f("floor", "cycle_p50_ms")), fmt(f("floor", "cycle_p99_ms")),
-                   fmt((f("ours", "load", ("sentinel", "total_net_output_bytes")) or 0) / 1024, 0),
-                   "%s %% of one of the 2 cores" % fmt(res.get("fleet_cpu_pct"), 0)
-                   if res.get("fleet_cpu_pct") is not None else "the cores"))
+    busy = ("%s %% of one of the 2 cores" % fmt(res.get("fleet_cpu_pct"), 0)
+            if res.get("fleet_cpu_pct") is not None else "the cores")
+    line = ("- Poll cycle: the floor (replies read and dropped) has p50 %s ms and p99 %s ms "
+            "on this fleet, which itself keeps %s busy." % (
+                fmt(f("floor", "cycle_p50_ms")), fmt(f("floor", "cycle_p99_ms")), busy))
+    split = res.get("floor_split", {})
+    nodes, sents = split.get("node", {}), split.get("sentinel", {})
+    if nodes.get("cycle_p50_ms") is not None and sents.get("cycle_p50_ms") is not None:
+        n_nodes = res.get("servers", 0) - 3
+        line += (" Polling only the %d data nodes it has p50 %s ms and p99 %s ms; only the 3 "
+                 "Sentinels (every group's tables, ~%s KB from each), p50 %s ms and p99 %s ms "
+                 "(%d and %d cycles). %s" % (
+                     n_nodes, fmt(nodes["cycle_p50_ms"]), fmt(nodes["cycle_p99_ms"]),
+                     fmt((f("ours", "load", ("sentinel", "total_net_output_bytes")) or 0)
+                         / 1024, 0),
+                     fmt(sents["cycle_p50_ms"]), fmt(sents["cycle_p99_ms"]),
+                     nodes["cycles"], sents["cycles"],
+                     "So the wall time is mostly waiting for the data nodes: each is a "
+                     "process that needs its turn on one of the 2 cores to answer."
+                     if nodes["cycle_p50_ms"] >= 1.5 * sents["cycle_p50_ms"] else
+                     "So the wall time is mostly waiting for the Sentinels to build their "
+                     "tables." if sents["cycle_p50_ms"] >= 1.5 * nodes["cycle_p50_ms"] else
+                     "Neither part is half again as slow as the other."))
+    out.append(line)
     cpu, poll = f("ours", "cpu_ms_per_cycle"), f("ours", "cpu_ms_per_cycle_poll_only")
     if cpu is not None and poll is not None:
         pct = f("ours", "cpu_pct_poll_only")
@@ -1291,6 +1334,9 @@ def missing_figures(results, have_redis_exporter, have_plot):
         for k in ("p50_ms", "p99_ms"):
             if g.get(k) is None:
                 missing.append("G=%d gate %s" % (G, k))
+        for only in ("node", "sentinel"):
+            if r.get("floor_split", {}).get(only, {}).get("cycle_p50_ms") is None:
+                missing.append("G=%d floor against %s alone cycle_p50_ms" % (G, only))
         d = r.get("detection", {})
         for k in ("sdown_ms", "switch_ms", "gate_sdown_ms", "api_view_switch_ms", "api_down_ms",
                   "api_switch_ms"):

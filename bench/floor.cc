@@ -4,7 +4,11 @@
 // replies and does nothing with them. Whatever the exporter costs above this is what it
 // adds.
 //
-//   bench_floor --topology FILE [--interval-ms 1000] [--duration-s T] --out FILE
+//   bench_floor --topology FILE [--interval-ms 1000] [--duration-s T]
+//               [--only node|sentinel] --out FILE
+//
+// --only polls only the data nodes or only the Sentinels (still asking each Sentinel about
+// every group): which of the two a cycle's wall time waits for.
 //
 // Per cycle, like src/poll/poller.cc in the steady state:
 //   each Sentinel: INFO, SENTINEL MASTERS, and per group SENTINEL CKQUORUM/REPLICAS/SENTINELS
@@ -88,12 +92,20 @@ int main(int argc, char** argv) {
   std::string topology, out_path = "/dev/stdout";
   int interval_ms = 1000;
   double duration = 1e9;
+  std::string only;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i], v = argv[i + 1];
     if (a == "--topology") topology = v;
     else if (a == "--interval-ms") interval_ms = std::atoi(v.c_str());
     else if (a == "--duration-s") duration = std::atof(v.c_str());
     else if (a == "--out") out_path = v;
+    else if (a == "--only") {
+      if (v != "node" && v != "sentinel") {
+        std::fprintf(stderr, "bench_floor: --only takes node or sentinel, not %s\n", v.c_str());
+        return 2;
+      }
+      only = v;
+    }
     else {
       std::fprintf(stderr, "bench_floor: unknown flag %s\n", a.c_str());
       return 2;
@@ -116,6 +128,7 @@ int main(int argc, char** argv) {
       } else {
         continue;
       }
+      if (!only.empty() && only != kind) continue;
       Server s;
       s.sentinel = kind == "sentinel";
       s.host = addr.substr(0, addr.rfind(':'));
