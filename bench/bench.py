@@ -1052,6 +1052,20 @@ def machine_facts():
     return facts
 
 
+def which_part(nodes_ms, sentinels_ms, q):
+    """Which part of a cycle, the data nodes or the Sentinels, its wall time at quantile q
+    mostly waits for (a clear difference only: half again as long)."""
+    if nodes_ms is None or sentinels_ms is None:
+        return ""
+    if nodes_ms >= 1.5 * sentinels_ms:
+        return ("At %s the wall time is mostly the data nodes: each is a process that needs "
+                "its turn on a core to answer." % q)
+    if sentinels_ms >= 1.5 * nodes_ms:
+        return ("At %s the wall time is mostly the Sentinels: each builds every group's "
+                "tables on one thread, sharing the cores with the rest of the fleet." % q)
+    return "At %s neither part takes half again as long as the other." % q
+
+
 def context_notes(res):
     """What this machine itself allows, measured in the same run, next to the targets that
     depend on it: the floor's cycle time, /healthz's latency, a scrape's own CPU."""
@@ -1069,18 +1083,14 @@ def context_notes(res):
         n_nodes = res.get("servers", 0) - 3
         line += (" Polling only the %d data nodes it has p50 %s ms and p99 %s ms; only the 3 "
                  "Sentinels (every group's tables, ~%s KB from each), p50 %s ms and p99 %s ms "
-                 "(%d and %d cycles). %s" % (
+                 "(%d and %d cycles). %s %s" % (
                      n_nodes, fmt(nodes["cycle_p50_ms"]), fmt(nodes["cycle_p99_ms"]),
                      fmt((f("ours", "load", ("sentinel", "total_net_output_bytes")) or 0)
                          / 1024, 0),
                      fmt(sents["cycle_p50_ms"]), fmt(sents["cycle_p99_ms"]),
                      nodes["cycles"], sents["cycles"],
-                     "So the wall time is mostly waiting for the data nodes: each is a "
-                     "process that needs its turn on one of the 2 cores to answer."
-                     if nodes["cycle_p50_ms"] >= 1.5 * sents["cycle_p50_ms"] else
-                     "So the wall time is mostly waiting for the Sentinels to build their "
-                     "tables." if sents["cycle_p50_ms"] >= 1.5 * nodes["cycle_p50_ms"] else
-                     "Neither part is half again as slow as the other."))
+                     which_part(nodes["cycle_p50_ms"], sents["cycle_p50_ms"], "p50"),
+                     which_part(nodes["cycle_p99_ms"], sents["cycle_p99_ms"], "p99")))
     out.append(line)
     cpu, poll = f("ours", "cpu_ms_per_cycle"), f("ours", "cpu_ms_per_cycle_poll_only")
     if cpu is not None and poll is not None:
