@@ -683,7 +683,15 @@ def run_floor_split(args, fleet, workdir):
             [os.path.join(args.tools, "bench_floor"), "--topology", fleet.topology_path,
              "--interval-ms", str(args.interval_ms), "--duration-s",
              str(args.warmup + args.phase), "--only", only, "--out", path])
-        proc.wait(timeout=args.warmup + args.phase + 60)
+        try:
+            proc.wait(timeout=args.warmup + args.phase + 60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if proc.returncode != 0 or not os.path.exists(path):
+            log("bench_floor --only %s failed (exit %s)" % (only, proc.returncode))
+            out[only] = {}
+            continue
         with open(path) as f:
             raw = json.load(f)
         os.unlink(path)
