@@ -408,10 +408,12 @@ class HostileTest : public ::testing::Test {
       args.push_back("--sentinel");
       args.push_back(sentinels_[b]->address());
     }
-    // The 4 MiB reply limit is crossed well within the 400 ms timeout even on a loaded
-    // machine with a sanitized build, so oversized replies fail as "protocol", not "timeout".
+    // The 1 MiB reply limit (every honest reply here is a few KB) is crossed well within the
+    // 400 ms timeout even on a loaded machine with a sanitized build, so oversized replies
+    // fail as "protocol", not "timeout". (At 4 MiB, a sanitized build beside ctest -j4 and
+    // four busy loops on 2 cores read them as timeouts for 15 s on end.)
     for (const char* a : {"--poll.interval", "600ms", "--poll.timeout", "400ms",
-                          "--poll.max-reply-bytes", "4194304"}) {
+                          "--poll.max-reply-bytes", "1048576"}) {
       args.push_back(a);
     }
     exporter_ = new ExporterProcess(EXPORTER_BINARY, args, TempDir("exporter") / "exporter.log");
@@ -485,7 +487,7 @@ TEST_F(HostileTest, EveryHostileTargetIsDownWithTheRightReason) {
       {SentinelBehaviour::kHugeMasters, "protocol"}, {SentinelBehaviour::kStall, "timeout"},
   };
   // On a machine loaded far beyond `make test` (a sanitized build beside busy loops), a
-  // 200 MB reply can arrive too slowly to cross the 4 MiB limit within the 400 ms timeout
+  // 200 MB reply can arrive too slowly to cross the 1 MiB limit within the 400 ms timeout
   // in some cycle, and is then rightly a timeout for that cycle. So the reasons are read
   // again, up to a deadline, until one reading shows every expected reason; the checks
   // below run on the last reading (a target that never shows its reason still fails).
@@ -555,7 +557,7 @@ TEST_F(HostileTest, MemoryStaysBounded) {
   double before = RssMiB(pid);
   double cycles = *Value(exporter_->Scrape(), "redis_ha_exporter_poll_cycles_total");
   // Every cycle the 200 MB INFO, the 200 MB MASTERS and the 10-million-element array are read
-  // up to --poll.max-reply-bytes (4 MiB) and dropped.
+  // up to --poll.max-reply-bytes (1 MiB) and dropped.
   double peak = before;
   ASSERT_TRUE(exporter_->WaitForMetrics(
       [&](auto& m) {
