@@ -403,6 +403,22 @@ def fleet_cpu_share(fleet, seconds=3.0):
 # ---------------------------------------------------------------------------------------
 # Phases
 
+def start_ours(args, fleet, workdir):
+    """redis_ha_exporter watching the fleet from its first Sentinel at the run's interval,
+    listening on a free port: (process, port) once it listens."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [args.exporter, "--sentinel", fleet.sentinels[0]["addr"], "--poll.interval",
+         "%dms" % args.interval_ms, "--web.listen-address", "127.0.0.1:%d" % port,
+         "--log.level", "warn"],
+        stdout=subprocess.DEVNULL, stderr=open(os.path.join(workdir, "ours.log"), "a"))
+    if not wait_port(port):
+        proc.kill()
+        proc.wait()
+        raise RuntimeError("redis_ha_exporter did not listen")
+    return proc, port
+
+
 class Contender:
     """A running contender: its process (if any) and the driver playing Prometheus."""
 
@@ -412,14 +428,7 @@ class Contender:
         self.floor_out = os.path.join(workdir, "floor.json")
         http = os.path.join(args.tools, "bench_http")
         if kind == "ours":
-            self.port = free_port()
-            self.proc = subprocess.Popen(
-                [args.exporter, "--sentinel", fleet.sentinels[0]["addr"], "--poll.interval",
-                 "%dms" % args.interval_ms, "--web.listen-address", "127.0.0.1:%d" % self.port, "--log.level",
-                 "warn"], stdout=subprocess.DEVNULL, stderr=open(
-                     os.path.join(workdir, "ours.log"), "a"))
-            if not wait_port(self.port):
-                raise RuntimeError("redis_ha_exporter did not listen")
+            self.proc, self.port = start_ours(args, fleet, workdir)
             urls = os.path.join(workdir, "urls-ours.txt")
             with open(urls, "w") as f:
                 f.write("http://127.0.0.1:%d/metrics\n" % self.port)
@@ -705,14 +714,9 @@ def run_floor_split(args, fleet, workdir):
 
 def run_detection(args, fleet, workdir, repeats):
     """Kill a primary per trial (a different group each time) with ours running."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [args.exporter, "--sentinel", fleet.sentinels[0]["addr"], "--poll.interval",
-         "%dms" % args.interval_ms, "--web.listen-address", "127.0.0.1:%d" % port, "--log.level", "warn"],
-        stdout=subprocess.DEVNULL, stderr=open(os.path.join(workdir, "ours.log"), "a"))
+    proc, port = start_ours(args, fleet, workdir)
     trials = []
     try:
-        wait_port(port)
         time.sleep(args.warmup + args.interval_ms / 1000.0)
         names = sorted(fleet.groups, key=lambda g: (len(g), g))[::-1][:repeats]
         for g in names:
