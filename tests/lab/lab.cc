@@ -626,30 +626,22 @@ Status Lab::WaitForReplicationLinks(std::chrono::steady_clock::time_point end) {
 Status Lab::WaitForSentinelDiscovery(
     std::chrono::steady_clock::time_point end) {
   std::string problem;
-  // Entries of a SENTINEL REPLICAS/SENTINELS reply that are connected and not
-  // down.
-  auto healthy = [](const Reply& r) {
-    int n = 0;
+  // Entries of a SENTINEL REPLICAS/SENTINELS reply that are connected and not down
+  // (-1: not a table). With `promotable`, only replicas Sentinel could promote: it also has
+  // their INFO (info-refresh counts from 0 until the first one) and they report their link
+  // to the primary up; until then SENTINEL FAILOVER answers NOGOODSLAVE.
+  auto count = [](const Reply& r, bool promotable) {
     if (!r.is_array()) return -1;
+    int n = 0;
     for (const auto& e : r.elements) {
       const std::string flags = ReplyField(e, "flags");
-      if (!Contains(flags, "disconnected") && !Contains(flags, "s_down")) ++n;
-    }
-    return n;
-  };
-  // A replica Sentinel could promote: besides connected and up, Sentinel has its INFO
-  // (info-refresh counts from 0 until the first one) and it reports its link to the
-  // primary up. Until then SENTINEL FAILOVER answers NOGOODSLAVE.
-  auto promotable = [](const Reply& r) {
-    int n = 0;
-    if (!r.is_array()) return -1;
-    for (const auto& e : r.elements) {
-      const std::string flags = ReplyField(e, "flags");
-      const std::string refresh = ReplyField(e, "info-refresh");
       if (Contains(flags, "disconnected") || Contains(flags, "s_down")) continue;
-      if (ReplyField(e, "master-link-status") != "ok" || refresh.empty() ||
-          refresh.size() > 5) {  // at most 99999 ms ago
-        continue;
+      if (promotable) {
+        const std::string refresh = ReplyField(e, "info-refresh");
+        if (ReplyField(e, "master-link-status") != "ok" || refresh.empty() ||
+            refresh.size() > 5) {  // at most 99999 ms ago
+          continue;
+        }
       }
       ++n;
     }
@@ -663,10 +655,10 @@ Status Lab::WaitForSentinelDiscovery(
           problem = s->address() + ": " + reps.error().message;
           return false;
         }
-        if (promotable(*reps) != options_.replicas) {
-          problem = "sentinel " + s->address() + " sees " +
-                    std::to_string(promotable(*reps)) + " promotable replicas of " +
-                    g.name + ": " + redis::DebugString(*reps, 300);
+        if (const int n = count(*reps, /*promotable=*/true); n != options_.replicas) {
+          problem = "sentinel " + s->address() + " sees " + std::to_string(n) +
+                    " promotable replicas of " + g.name + ": " +
+                    redis::DebugString(*reps, 300);
           return false;
         }
         auto peers = s->Command({"SENTINEL", "SENTINELS", g.name});
@@ -674,10 +666,9 @@ Status Lab::WaitForSentinelDiscovery(
           problem = s->address() + ": " + peers.error().message;
           return false;
         }
-        if (healthy(*peers) != options_.sentinels - 1) {
-          problem = "sentinel " + s->address() + " sees " +
-                    std::to_string(healthy(*peers)) + " other Sentinels for " +
-                    g.name;
+        if (const int n = count(*peers, /*promotable=*/false); n != options_.sentinels - 1) {
+          problem = "sentinel " + s->address() + " sees " + std::to_string(n) +
+                    " other Sentinels for " + g.name;
           return false;
         }
       }
