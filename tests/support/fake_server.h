@@ -75,6 +75,15 @@ class FakeServer {
   static void WaitForStop(const std::atomic<bool>& stop) {
     while (!stop) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
+  // The commonest script: read `commands` commands, send `reply` (raw bytes), then hold the
+  // connection open until the server stops.
+  static Script Answer(int commands, std::string reply) {
+    return [commands, reply = std::move(reply)](int fd, const std::atomic<bool>& stop) {
+      ReadCommands(fd, commands, stop);
+      SendAll(fd, reply);
+      WaitForStop(stop);
+    };
+  }
 
  private:
   void Loop() {

@@ -85,11 +85,7 @@ TEST(PoolTest, AReplyOneByteAtATimeIsReassembled) {
 
 TEST(PoolTest, AStalledServerTimesOutWithoutDelayingAnother) {
   FakeServer stalled([](int, const std::atomic<bool>& stop) { FakeServer::WaitForStop(stop); });
-  FakeServer fine([](int fd, const std::atomic<bool>& stop) {
-    FakeServer::ReadCommands(fd, 1, stop);
-    FakeServer::SendAll(fd, "+OK\r\n");
-    FakeServer::WaitForStop(stop);
-  });
+  FakeServer fine(FakeServer::Answer(1, "+OK\r\n"));
   ConnectionPool pool;
   auto r = pool.Execute({Req(stalled, {{"PING"}}), Req(fine, {{"PING"}})}, 200ms);
   ASSERT_FALSE(r[0].status.ok());
@@ -100,11 +96,7 @@ TEST(PoolTest, AStalledServerTimesOutWithoutDelayingAnother) {
 
 TEST(PoolTest, EachResponseIsHandedOverOnceAsSoonAsItCompletes) {
   FakeServer stalled([](int, const std::atomic<bool>& stop) { FakeServer::WaitForStop(stop); });
-  FakeServer fine([](int fd, const std::atomic<bool>& stop) {
-    FakeServer::ReadCommands(fd, 2, stop);
-    FakeServer::SendAll(fd, "+OK\r\n:42\r\n");
-    FakeServer::WaitForStop(stop);
-  });
+  FakeServer fine(FakeServer::Answer(2, "+OK\r\n:42\r\n"));
   int refused_port;
   {
     FakeServer gone([](int, const std::atomic<bool>&) {});
@@ -347,11 +339,7 @@ TEST(PoolTest, ReleasingTheReadBufferMidReplyLosesNothing) {
 }
 
 TEST(PoolTest, GarbageIsAProtocolError) {
-  FakeServer server([](int fd, const std::atomic<bool>& stop) {
-    FakeServer::ReadCommands(fd, 1, stop);
-    FakeServer::SendAll(fd, "HTTP/1.1 400 Bad Request\r\n\r\n");
-    FakeServer::WaitForStop(stop);
-  });
+  FakeServer server(FakeServer::Answer(1, "HTTP/1.1 400 Bad Request\r\n\r\n"));
   ConnectionPool pool;
   auto r = pool.Execute({Req(server, {{"PING"}})}, 1000ms);
   ASSERT_FALSE(r[0].status.ok());
@@ -368,11 +356,7 @@ TEST(PoolTest, AServerStreamingRepliesNobodyAskedForIsAProtocolError) {
     for (int i = 0; i < 20000; ++i) burst += "+OK\r\n";
     while (!stop) FakeServer::SendAll(fd, burst);
   });
-  FakeServer fine([](int fd, const std::atomic<bool>& stop) {
-    FakeServer::ReadCommands(fd, 1, stop);
-    FakeServer::SendAll(fd, "+PONG\r\n");
-    FakeServer::WaitForStop(stop);
-  });
+  FakeServer fine(FakeServer::Answer(1, "+PONG\r\n"));
   ConnectionPool pool;
   auto r = pool.Execute({Req(flood, {{"PING"}}), Req(fine, {{"PING"}})}, 10000ms);
   ASSERT_FALSE(r[0].status.ok());
@@ -386,11 +370,7 @@ TEST(PoolTest, AServerStreamingRepliesNobodyAskedForIsAProtocolError) {
 // One reply too many in the same packet as the answer: the pipeline is out of step, so
 // the answer is not trusted either.
 TEST(PoolTest, AnExtraReplyAfterTheAnswersIsAProtocolError) {
-  FakeServer server([](int fd, const std::atomic<bool>& stop) {
-    FakeServer::ReadCommands(fd, 2, stop);
-    FakeServer::SendAll(fd, "+A\r\n+B\r\n+C\r\n");
-    FakeServer::WaitForStop(stop);
-  });
+  FakeServer server(FakeServer::Answer(2, "+A\r\n+B\r\n+C\r\n"));
   ConnectionPool pool;
   auto r = pool.Execute({Req(server, {{"PING"}, {"PING"}})}, 2000ms);
   ASSERT_FALSE(r[0].status.ok());
@@ -426,11 +406,7 @@ TEST(PoolTest, ASubscriptionWithTooManyUnreadMessagesFails) {
 }
 
 TEST(PoolTest, AHugeArrayHeaderIsRefusedBeforeAllocation) {
-  FakeServer server([](int fd, const std::atomic<bool>& stop) {
-    FakeServer::ReadCommands(fd, 1, stop);
-    FakeServer::SendAll(fd, "*10000000\r\n$1\r\na\r\n");
-    FakeServer::WaitForStop(stop);
-  });
+  FakeServer server(FakeServer::Answer(1, "*10000000\r\n$1\r\na\r\n"));
   ConnectionPool pool(Limits{1 << 20, 1000});
   auto r = pool.Execute({Req(server, {{"PING"}})}, 1000ms);
   ASSERT_FALSE(r[0].status.ok());
@@ -493,11 +469,7 @@ TEST(PoolTest, AuthIsSentFirstAndItsErrorIsAnAuthError) {
 }
 
 TEST(PoolTest, NoauthReplyIsAnAuthError) {
-  FakeServer server([](int fd, const std::atomic<bool>& stop) {
-    FakeServer::ReadCommands(fd, 1, stop);
-    FakeServer::SendAll(fd, "-NOAUTH Authentication required.\r\n");
-    FakeServer::WaitForStop(stop);
-  });
+  FakeServer server(FakeServer::Answer(1, "-NOAUTH Authentication required.\r\n"));
   ConnectionPool pool;
   auto r = pool.Execute({Req(server, {{"INFO"}})}, 1000ms);
   ASSERT_FALSE(r[0].status.ok());
