@@ -44,19 +44,224 @@ ConnectionPool::ConnectionPool(Limits limits, std::shared_ptr<Resolver> resolver
 // connections_ is declared after epoll_: the connections close their sockets first.
 ConnectionPool::~ConnectionPool() = default;
 
-Connection& ConnectionPool::Get(const Request& request, bool& reconnected) {
-  auto& slot = connections_[request.endpoint];
-  if (slot && !slot->UsesCredentials(request.credentials)) {
-    // Credentials changed (reload): start over with the new ones.
-    retired_sent_ += slot->bytes_sent();
-    retired_received_ += slot->bytes_received();
-    slot.reset();
+// One request: queued on a connection (its first job is on the wire once started).
+struct ConnectionPool::Job {
+  Request request;
+  Handler on_done;
+  Clock::time_point deadline;
+  std::multimap<Clock::time_point, Job*>::iterator deadline_entry;
+  std::chrono::milliseconds budget{0};  // its deadline, from when it was submitted
+  Clock::time_point sent_at{};
+  Connection* conn = nullptr;         // the connection it is queued on
+  std::unique_ptr<Connection> own;    // a connection of its own (see Submit)
+  bool started = false;
+  bool may_retry = false;
+  uint64_t received_at_start = 0;
+  uint64_t received = 0;  // bytes of its response
+  Response response;
+};
+
+void ConnectionPool::Submit(Request request, Clock::time_point deadline, Handler on_done) {
+  auto job = std::make_unique<Job>();
+  job->budget = std::chrono::ceil<std::chrono::milliseconds>(
+      std::max(Clock::duration::zero(), deadline - Clock::now()));
+  job->deadline = deadline;
+  job->on_done = std::move(on_done);
+  job->request = std::move(request);
+  ++in_flight_;
+  if (!epoll_) {
+    job->response.status = MakeError(ErrorKind::kProtocol, epoll_error_);
+    failed_.push_back(std::move(job));
+    return;
   }
-  if (!slot) {
-    slot = std::make_unique<Connection>(request.endpoint, request.credentials, limits_, resolver_);
+  const Request& r = job->request;
+  auto& slot = connections_[r.endpoint];
+  Connection* c = nullptr;
+  if (slot && queues_.count(slot.get()) && !slot->UsesCredentials(r.credentials)) {
+    // The shared connection is busy with other credentials (a server that is both a
+    // Sentinel and a data node to the configuration, during a reload): this request gets a
+    // connection of its own, closed when it is done.
+    job->own = std::make_unique<Connection>(r.endpoint, r.credentials, limits_, resolver_);
+    c = job->own.get();
+  } else {
+    if (slot && !slot->UsesCredentials(r.credentials)) {
+      // Credentials changed (reload): start over with the new ones.
+      retired_sent_ += slot->bytes_sent();
+      retired_received_ += slot->bytes_received();
+      slot.reset();
+    }
+    if (!slot) slot = std::make_unique<Connection>(r.endpoint, r.credentials, limits_, resolver_);
+    c = slot.get();
   }
-  reconnected = !slot->open();
-  return *slot;
+  job->conn = c;
+  job->deadline_entry = deadlines_.emplace(deadline, job.get());
+  auto& jobs = queues_[c].jobs;
+  jobs.push_back(std::move(job));
+  if (jobs.size() == 1) {
+    // Failures while starting are handed over by Run, never from here.
+    const bool was = defer_;
+    defer_ = true;
+    Start(c);
+    defer_ = was;
+  }
+}
+
+void ConnectionPool::Start(Connection* c) {
+  Job& j = *queues_[c].jobs.front();
+  const bool reconnected = j.own != nullptr || !c->open();
+  j.response.reconnected = reconnected;
+  if (c->PendingReplies() > 0) c->Close();  // leftovers mean a desynchronised pipeline
+  Status s = c->BeginConnect();
+  if (!s) {
+    Finish(c, std::move(s));
+    return;
+  }
+  QueueAll(*c, j.request);
+  j.started = true;
+  j.sent_at = Clock::now();
+  // A reused connection the server closed while idle (restart, idle timeout) fails before
+  // any byte of this request comes back: that is retried once on a new one.
+  j.may_retry = !reconnected;
+  j.received_at_start = c->bytes_received();
+  // A connection that is ready sends now: an idle socket gives no new edge to wait for.
+  Status sent = c->connected() ? c->HandleEvents(POLLOUT) : Status::Ok();
+  Settle(c, std::move(sent));
+}
+
+void ConnectionPool::Settle(Connection* c, Status s) {
+  Job& j = *queues_[c].jobs.front();
+  const size_t count = j.request.command_count();
+  if (s && c->eof() && c->PendingReplies() < count) {
+    s = MakeError(ErrorKind::kProtocol, "connection closed by " + j.request.endpoint.ToString());
+    c->Close();
+  }
+  if (!s) {
+    if (j.may_retry && s.error().kind == ErrorKind::kProtocol &&
+        c->bytes_received() == j.received_at_start) {
+      j.may_retry = false;
+      j.response.reconnected = true;
+      Status again = c->BeginConnect();
+      if (again) {
+        QueueAll(*c, j.request);
+        if (c->connected()) again = c->HandleEvents(POLLOUT);
+      }
+      if (again) again = Watch(*c);
+      if (again) {
+        j.received_at_start = c->bytes_received();
+        Own(c);
+        return;
+      }
+      s = again;
+    }
+    c->Close();
+    Finish(c, std::move(s));
+    return;
+  }
+  if (Status w = Watch(*c); !w) {
+    c->Close();
+    Finish(c, std::move(w));
+    return;
+  }
+  Own(c);
+  if (c->PendingReplies() >= count) Finish(c, Status::Ok());
+}
+
+void ConnectionPool::Finish(Connection* c, Status s) {
+  auto qit = queues_.find(c);
+  std::unique_ptr<Job> j = std::move(qit->second.jobs.front());
+  qit->second.jobs.pop_front();
+  const bool more = !qit->second.jobs.empty();
+  if (!more) queues_.erase(qit);
+  deadlines_.erase(j->deadline_entry);
+  Response& r = j->response;
+  if (s) {
+    r.replies.reserve(j->request.command_count());
+    while (c->HasReply()) r.replies.push_back(c->PopReply());
+    if (c->eof()) c->Close();
+    r.round_trip = Clock::now() - j->sent_at;
+    if (std::any_of(r.replies.begin(), r.replies.end(), IsAuthError)) {
+      const auto& bad = *std::find_if(r.replies.begin(), r.replies.end(), IsAuthError);
+      r.status = MakeError(ErrorKind::kAuth,
+                           j->request.endpoint.ToString() + ": " + bad.str.substr(0, 120));
+    }
+  } else {
+    r.status = std::move(s);
+  }
+  j->received = c->bytes_received() - j->received_at_start;
+  // The handler runs before the next request on this connection is sent: responses of
+  // one connection are handed over in the order they were submitted.
+  if (!in_run_ || defer_) {
+    failed_.push_back(std::move(j));
+  } else {
+    Deliver(std::move(j));
+  }
+  if (more) Start(c);  // a connection with jobs queued is never dropped (see Retain)
+}
+
+void ConnectionPool::Deliver(std::unique_ptr<Job> job) {
+  --in_flight_;
+  const bool ok = job->response.status.ok() && job->started;
+  job->on_done(std::move(job->response));
+  Connection* from = job->own.get();
+  if (from == nullptr && job->conn != nullptr) {
+    // The shared connection, unless the handler had it dropped.
+    auto it = connections_.find(job->request.endpoint);
+    if (it != connections_.end() && it->second.get() == job->conn) from = job->conn;
+  }
+  if (from != nullptr && ok) {
+    // Whatever the handler left of the replies decodes the next ones (a server asked the
+    // same every cycle then costs no allocation), unless they were unusually big.
+    if (job->received <= kRecycleBytes) from->Recycle(std::move(job->response.replies));
+    from->ReleaseReadBuffer();
+  }
+  if (job->own) {
+    retired_sent_ += job->own->bytes_sent();
+    retired_received_ += job->own->bytes_received();
+  }
+}
+
+void ConnectionPool::Expire(Clock::time_point now) {
+  while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
+    Job* j = deadlines_.begin()->second;
+    Connection* c = j->conn;
+    auto& jobs = queues_[c].jobs;
+    const bool on_wire = jobs.front().get() == j;
+    const Status s =
+        on_wire && j->started && c->resolving()
+            ? MakeError(ErrorKind::kTimeout, "resolving " + j->request.endpoint.host +
+                                                 " took longer than " +
+                                                 std::to_string(j->budget.count()) + "ms")
+            : MakeError(ErrorKind::kTimeout, "no complete reply from " +
+                                                 j->request.endpoint.ToString() + " within " +
+                                                 std::to_string(j->budget.count()) + "ms");
+    if (on_wire) {
+      c->Close();
+      Finish(c, s);
+      continue;
+    }
+    // Still waiting behind another request on its connection.
+    auto it = std::find_if(jobs.begin(), jobs.end(), [j](const auto& p) { return p.get() == j; });
+    std::unique_ptr<Job> own = std::move(*it);
+    jobs.erase(it);
+    deadlines_.erase(own->deadline_entry);
+    own->response.status = s;
+    Deliver(std::move(own));
+  }
+}
+
+void ConnectionPool::Own(Connection* c) {
+  const int fd = c->fd();
+  if (c->resolving() && std::find(resolving_.begin(), resolving_.end(), c) == resolving_.end()) {
+    resolving_.push_back(c);
+  }
+  if (fd < 0) return;
+  if (owner_.size() <= static_cast<size_t>(fd)) owner_.resize(static_cast<size_t>(fd) + 1, nullptr);
+  owner_[static_cast<size_t>(fd)] = c;
+}
+
+bool ConnectionPool::Busy(const Endpoint& endpoint) const {
+  auto it = connections_.find(endpoint);
+  return it != connections_.end() && queues_.count(it->second.get()) > 0;
 }
 
 std::vector<Response> ConnectionPool::Execute(const std::vector<Request>& requests,
@@ -66,6 +271,21 @@ std::vector<Response> ConnectionPool::Execute(const std::vector<Request>& reques
   Execute(requests, timeout, std::move(stop),
           [&out](size_t i, Response&& response) { out[i] = std::move(response); });
   return out;
+}
+
+void ConnectionPool::Execute(const std::vector<Request>& requests,
+                             std::chrono::milliseconds timeout, std::stop_token stop,
+                             const ResponseHandler& on_response) {
+  if (requests.empty()) return;
+  const auto deadline = Clock::now() + timeout;
+  size_t left = requests.size();
+  for (size_t i = 0; i < requests.size(); ++i) {
+    Submit(requests[i], deadline, [&, i](Response&& r) {
+      on_response(i, std::move(r));
+      if (--left == 0) Interrupt();
+    });
+  }
+  while (left > 0) Run(Clock::time_point::max(), stop);
 }
 
 Status ConnectionPool::Watch(Connection& c) {
@@ -90,210 +310,96 @@ Status ConnectionPool::Watch(Connection& c) {
   return Status::Ok();
 }
 
-void ConnectionPool::Execute(const std::vector<Request>& requests,
-                             std::chrono::milliseconds timeout, std::stop_token stop,
-                             const ResponseHandler& on_response) {
-  const auto start = Clock::now();
-  const auto deadline = start + timeout;
-  std::vector<Response> responses(requests.size());
-  std::vector<Connection*> conns(requests.size(), nullptr);
-  std::vector<bool> pending(requests.size(), false);
-  std::vector<bool> may_retry(requests.size(), false);
-  std::vector<uint64_t> received_at_start(requests.size(), 0);
-  std::vector<size_t> failed_at_start;
-  std::vector<Status> sent(requests.size());  // the first send, on a ready connection
-  size_t waiting = 0;                         // requests still pending
-
-  // Which pending request owns a descriptor in this call (events for other descriptors,
-  // idle connections of earlier calls, are ignored).
-  constexpr size_t kNone = static_cast<size_t>(-1);
-  std::vector<size_t> owner;
-  std::vector<size_t> resolving_ids;  // requests whose connection was resolving a name
-  auto own = [&](size_t i) {
-    if (conns[i]->resolving() &&
-        std::find(resolving_ids.begin(), resolving_ids.end(), i) == resolving_ids.end()) {
-      resolving_ids.push_back(i);
+void ConnectionPool::Run(Clock::time_point until, std::stop_token stop, const EventFd* wake) {
+  in_run_ = true;
+  interrupted_ = false;
+  const int wake_fd = wake != nullptr ? wake->fd() : -1;
+  if (wake_fd >= 0 && wake_fd != wake_watched_ && epoll_) {
+    // Edge-triggered: a notification that comes while nobody waits is reported by the
+    // next wait; one seen by a Run without `wake` (Execute) is left to the caller's flags.
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLET;
+    ev.data.fd = wake_fd;
+    if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, wake_fd, &ev) == 0 || errno == EEXIST) {
+      wake_watched_ = wake_fd;
     }
-    const int fd = conns[i]->fd();
-    if (fd < 0) return;
-    if (owner.size() <= static_cast<size_t>(fd)) owner.resize(static_cast<size_t>(fd) + 1, kNone);
-    owner[static_cast<size_t>(fd)] = i;
-  };
-  auto fail = [&](size_t i, Status s) {
-    responses[i].status = std::move(s);
-    pending[i] = false;
-    --waiting;
-    on_response(i, std::move(responses[i]));
-  };
-
-  // Two requests for one endpoint (a Sentinel that names itself as a primary, an address map
-  // sending two targets to one server) must not share a pipeline, or one takes the other's
-  // replies and the other times out: every request after the first for an endpoint gets a
-  // connection of its own, for this call only.
-  std::set<Endpoint> seen;
-  std::vector<std::unique_ptr<Connection>> extra;
-  for (size_t i = 0; i < requests.size(); ++i) {
-    bool reconnected = false;
-    Connection* cp = nullptr;
-    if (seen.insert(requests[i].endpoint).second) {
-      cp = &Get(requests[i], reconnected);
-    } else {
-      extra.push_back(std::make_unique<Connection>(requests[i].endpoint, requests[i].credentials,
-                                                   limits_, resolver_));
-      cp = extra.back().get();
-      reconnected = true;
-    }
-    Connection& c = *cp;
-    responses[i].reconnected = reconnected;
-    if (c.PendingReplies() > 0) c.Close();  // leftovers mean a desynchronised pipeline
-    Status s = epoll_ ? c.BeginConnect() : MakeError(ErrorKind::kProtocol, epoll_error_);
-    if (!s) {
-      responses[i].status = s;
-      failed_at_start.push_back(i);
-      continue;
-    }
-    QueueAll(c, requests[i]);
-    conns[i] = &c;
-    pending[i] = true;
-    ++waiting;
-    // A reused connection the server closed while idle (restart, idle timeout) fails
-    // before any byte of this request comes back: that is retried once on a new one.
-    may_retry[i] = !reconnected;
-    received_at_start[i] = c.bytes_received();
-    // A connection that is ready sends now: an idle socket gives no new edge to wait for.
-    if (c.connected()) sent[i] = c.HandleEvents(POLLOUT);
   }
-
-  // Handed over only once every request is on its way, so the caller's work on them does
-  // not delay the sending.
-  for (size_t i : failed_at_start) on_response(i, std::move(responses[i]));
-
-  // After I/O on request i: failed, retried, complete, or still waiting.
-  auto settle = [&](size_t i, Status s) {
-    Connection& c = *conns[i];
-    if (s && c.eof() && c.PendingReplies() < requests[i].command_count()) {
-      s = MakeError(ErrorKind::kProtocol,
-                    "connection closed by " + requests[i].endpoint.ToString());
-      c.Close();
-    }
-    if (!s) {
-      if (may_retry[i] && s.error().kind == ErrorKind::kProtocol &&
-          c.bytes_received() == received_at_start[i]) {
-        may_retry[i] = false;
-        responses[i].reconnected = true;
-        Status again = c.BeginConnect();
-        if (again) {
-          QueueAll(c, requests[i]);
-          if (c.connected()) again = c.HandleEvents(POLLOUT);
-        }
-        if (again) again = Watch(c);
-        if (again) {
-          received_at_start[i] = c.bytes_received();
-          own(i);
-          return;
-        }
-        s = again;
-      }
-      c.Close();
-      fail(i, s);
-      return;
-    }
-    if (Status w = Watch(c); !w) {
-      c.Close();
-      fail(i, w);
-      return;
-    }
-    own(i);
-    if (c.PendingReplies() >= requests[i].command_count()) {
-      auto& r = responses[i];
-      r.replies.reserve(requests[i].command_count());
-      while (c.HasReply()) r.replies.push_back(c.PopReply());
-      if (c.eof()) c.Close();
-      r.round_trip = Clock::now() - start;
-      if (std::any_of(r.replies.begin(), r.replies.end(), IsAuthError)) {
-        const auto& bad = *std::find_if(r.replies.begin(), r.replies.end(), IsAuthError);
-        r.status = MakeError(ErrorKind::kAuth,
-                             requests[i].endpoint.ToString() + ": " + bad.str.substr(0, 120));
-      }
-      pending[i] = false;
-      --waiting;
-      on_response(i, std::move(r));
-      // Whatever the handler left of the replies decodes the next ones (a server asked
-      // the same every cycle then costs no allocation), unless they were unusually big.
-      if (c.bytes_received() - received_at_start[i] <= kRecycleBytes) {
-        c.Recycle(std::move(r.replies));
-      }
-      c.ReleaseReadBuffer();
+  auto hand_over_failed = [this] {
+    while (!failed_.empty()) {
+      std::vector<std::unique_ptr<Job>> jobs;
+      jobs.swap(failed_);
+      for (auto& j : jobs) Deliver(std::move(j));
     }
   };
-
-  // Each request's socket joins the epoll set; a failed first send is retried or fails.
-  for (size_t i = 0; i < requests.size(); ++i) {
-    if (pending[i]) settle(i, std::move(sent[i]));
-  }
-
-  std::vector<epoll_event> events(std::min<size_t>(std::max<size_t>(requests.size(), 1), 256));
-  bool notify_watched = false;
-  while (waiting > 0) {
-    // Only requests that were resolving can still be (a connection starts resolving in
+  std::vector<epoll_event> events(256);
+  bool had_work = false;
+  while (true) {
+    hand_over_failed();
+    if (in_flight_ > 0) had_work = true;
+    auto now = Clock::now();
+    if (stop.stop_requested()) {
+      // Everything in flight fails, as if its deadline had come.
+      Expire(Clock::time_point::max());
+      hand_over_failed();
+      break;
+    }
+    Expire(now);
+    hand_over_failed();
+    if (interrupted_ || now >= until || !epoll_ || (had_work && in_flight_ == 0)) break;
+    // Only connections that were resolving can still be (a connection starts resolving in
     // BeginConnect alone), so this stays off the per-wakeup path when no name is resolved.
-    std::erase_if(resolving_ids, [&](size_t i) { return !pending[i] || !conns[i]->resolving(); });
-    const bool resolving = !resolving_ids.empty();
+    std::erase_if(resolving_, [&](Connection* c) {
+      auto it = queues_.find(c);
+      return it == queues_.end() || !it->second.jobs.front()->started || !c->resolving();
+    });
+    const bool resolving = !resolving_.empty();
     // The resolver's descriptor is level-triggered and watched only while some name is
-    // being resolved for this call.
-    if (resolving != notify_watched) {
+    // being resolved.
+    if (resolving != notify_watched_) {
       epoll_event ev{};
       ev.events = EPOLLIN;
       ev.data.fd = resolver_->notify_fd();
       if (::epoll_ctl(epoll_.get(), resolving ? EPOLL_CTL_ADD : EPOLL_CTL_DEL,
                       resolver_->notify_fd(), &ev) == 0 ||
           errno == EEXIST || errno == ENOENT) {
-        notify_watched = resolving;
+        notify_watched_ = resolving;
       }
     }
-    auto now = Clock::now();
-    if (now >= deadline || stop.stop_requested()) {
-      for (size_t i = 0; i < requests.size(); ++i) {
-        if (!pending[i]) continue;
-        Status s =
-            conns[i]->resolving()
-                ? MakeError(ErrorKind::kTimeout, "resolving " + requests[i].endpoint.host +
-                                                     " took longer than " +
-                                                     std::to_string(timeout.count()) + "ms")
-                : MakeError(ErrorKind::kTimeout, "no complete reply from " +
-                                                     requests[i].endpoint.ToString() + " within " +
-                                                     std::to_string(timeout.count()) + "ms");
-        conns[i]->Close();
-        fail(i, s);
-      }
-      break;
-    }
-    auto wait = std::chrono::ceil<std::chrono::milliseconds>(deadline - now);
+    auto next = until;
+    if (!deadlines_.empty()) next = std::min(next, deadlines_.begin()->first);
+    auto wait = std::chrono::milliseconds(1000);
+    if (next - now < wait) wait = std::chrono::ceil<std::chrono::milliseconds>(next - now);
     if (stop.stop_possible()) wait = std::min(wait, std::chrono::milliseconds(50));
     if (resolving) wait = std::min(wait, std::chrono::milliseconds(100));
-    int n = ::epoll_wait(epoll_.get(), events.data(), static_cast<int>(events.size()),
-                         static_cast<int>(wait.count()));
+    const int n = ::epoll_wait(epoll_.get(), events.data(), static_cast<int>(events.size()),
+                               static_cast<int>(wait.count()));
     if (n < 0) {
       if (errno == EINTR) continue;
-      // Not expected (the set is ours and valid): every pending request fails.
+      // Not expected (the set is ours and valid): every request in flight fails.
       const std::string why = std::string("epoll_wait: ") + std::strerror(errno);
-      for (size_t i = 0; i < requests.size(); ++i) {
-        if (!pending[i]) continue;
-        conns[i]->Close();
-        fail(i, MakeError(ErrorKind::kProtocol, why));
+      while (!queues_.empty()) {
+        Connection* c = queues_.begin()->first;
+        c->Close();
+        Finish(c, MakeError(ErrorKind::kProtocol, why));
       }
-      break;
+      continue;
     }
-    bool resolved = false;
+    bool woken = false, resolved = false;
     for (int k = 0; k < n; ++k) {
       const int fd = events[static_cast<size_t>(k)].data.fd;
+      if (fd == wake_watched_) {
+        woken = true;
+        continue;
+      }
       if (fd == resolver_->notify_fd()) {
         resolved = true;
         continue;
       }
-      if (static_cast<size_t>(fd) >= owner.size()) continue;
-      const size_t i = owner[static_cast<size_t>(fd)];
-      if (i == kNone || !pending[i] || conns[i]->fd() != fd) continue;  // not this call's
+      if (static_cast<size_t>(fd) >= owner_.size()) continue;
+      Connection* c = owner_[static_cast<size_t>(fd)];
+      // Idle connections (and sockets since closed) are not ours to read now.
+      auto it = queues_.find(c);
+      if (it == queues_.end() || !it->second.jobs.front()->started || c->fd() != fd) continue;
       const uint32_t e = events[static_cast<size_t>(k)].events;
       short revents = 0;
       if (e & EPOLLIN) revents |= POLLIN;
@@ -301,29 +407,31 @@ void ConnectionPool::Execute(const std::vector<Request>& requests,
       if (e & EPOLLERR) revents |= POLLERR;
       if (e & (EPOLLHUP | EPOLLRDHUP)) revents |= POLLHUP;
       // With TLS a read may need the socket writable; any edge lets it try again.
-      if (revents != 0) settle(i, conns[i]->HandleEvents(revents));
+      if (revents != 0) Settle(c, c->HandleEvents(revents));
     }
     if (resolving) {
       // Some name may have been resolved (the notification is shared with other users of
       // the resolver, who may have taken it): every resolving connection looks for its own.
       if (resolved) resolver_->DrainNotify();
-      for (size_t i : std::vector<size_t>(resolving_ids)) {  // settle may retry: a copy
-        if (pending[i] && conns[i]->resolving()) settle(i, conns[i]->ContinueResolve());
+      for (Connection* c : std::vector<Connection*>(resolving_)) {  // Settle may retry
+        auto it = queues_.find(c);
+        if (it != queues_.end() && it->second.jobs.front()->started && c->resolving()) {
+          Settle(c, c->ContinueResolve());
+        }
       }
     }
+    if (woken && wake != nullptr) {
+      wake->Drain();
+      break;
+    }
   }
-  if (notify_watched) {
-    ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, resolver_->notify_fd(), nullptr);
-  }
-  for (const auto& c : extra) {
-    retired_sent_ += c->bytes_sent();
-    retired_received_ += c->bytes_received();
-  }
+  hand_over_failed();
+  in_run_ = false;
 }
 
 void ConnectionPool::Retain(const std::set<Endpoint>& keep) {
   for (auto it = connections_.begin(); it != connections_.end();) {
-    if (keep.count(it->first) == 0) {
+    if (keep.count(it->first) == 0 && queues_.count(it->second.get()) == 0) {
       retired_sent_ += it->second->bytes_sent();
       retired_received_ += it->second->bytes_received();
       it = connections_.erase(it);

@@ -1,12 +1,20 @@
-// ConnectionPool: runs one pipelined batch of commands against many servers at once.
+// ConnectionPool: one connection per server, shared by every request to that server.
 //
-// Contract: `Execute()` sends each request's commands in one write on that server's
-// connection (reused across calls, opened or re-opened as needed), waits for every reply
-// on all servers concurrently with epoll(7), and returns when all are answered or the
-// timeout has passed. A server that does not answer in time gets ErrorKind::kTimeout and
-// its connection is closed (a late reply would desynchronise the pipeline); it never
-// delays the others beyond the common deadline. Connections a caller no longer needs are
-// dropped with `Retain()`.
+// Contract:
+// - `Submit()` queues a request (its commands pipelined in one write) on its server's
+//   connection, opened or re-opened as needed. One request is on the wire per connection at
+//   a time: a request for a server that is still answering an earlier one is sent the
+//   moment that one is answered, has failed or has timed out, so replies are never
+//   confused and a second user of a connection (an event poll during a full cycle) waits
+//   only for that server, never for the others.
+// - Every request has its own deadline, the wait behind an earlier request included. A
+//   request not answered by then gets ErrorKind::kTimeout; if it was on the wire, its
+//   connection is closed (a late reply would desynchronise the pipeline).
+// - `Run()` waits for replies on all servers at once with epoll(7) and calls each request's
+//   handler exactly once, as soon as it is answered, failed or timed out. Handlers may
+//   Submit more requests. `Execute()` is a whole batch: submit, run, return when every
+//   request of the batch has had its call.
+// - Connections a caller no longer needs are dropped with `Retain()`.
 //
 // Host names go through the pool's Resolver (redis/resolver.h): a name being resolved
 // waits within the same deadline, and one that is not resolved in time fails with
@@ -17,6 +25,7 @@
 #define REDIS_HA_REDIS_POOL_H_
 
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -26,6 +35,7 @@
 #include <vector>
 
 #include "redis/connection.h"
+#include "util/event_fd.h"
 #include "util/unique_fd.h"
 
 namespace redis_ha::redis {
@@ -51,26 +61,45 @@ struct Request {
 struct Response {
   Status status;               // not ok: the request failed as a whole
   std::vector<Reply> replies;  // one per command when status is ok
-  std::chrono::nanoseconds round_trip{0};  // from the start of Execute to the last reply
+  std::chrono::nanoseconds round_trip{0};  // from sending the request to its last reply
   bool reconnected = false;    // a new connection was opened for this request
 };
 
 class ConnectionPool {
  public:
+  using Clock = std::chrono::steady_clock;
+
   // `resolver`: shared with other users (the event subscriber); null makes one of its own.
   explicit ConnectionPool(Limits limits = {}, std::shared_ptr<Resolver> resolver = nullptr);
   ~ConnectionPool();
   ConnectionPool(const ConnectionPool&) = delete;
   ConnectionPool& operator=(const ConnectionPool&) = delete;
 
-  // Called once per request, with its index in `requests`, as soon as that request is
-  // answered, has failed or has timed out, on the thread that called Execute.
-  using ResponseHandler = std::function<void(size_t index, Response&& response)>;
+  // Called once per request, from Run(), when it is answered, has failed or has timed out.
+  using Handler = std::function<void(Response&& response)>;
 
-  // A stop request ends the wait early (pending requests fail with kTimeout).
-  // Calls `on_response` once per request, in the order they complete, and returns when
-  // every request has had its call, so a caller can parse and drop each server's replies
-  // as they come instead of holding every server's until the end.
+  // Queues `request` (see the contract above); `on_done` is never called from Submit itself.
+  void Submit(Request request, Clock::time_point deadline, Handler on_done);
+
+  // Does the I/O of the requests in flight and calls their handlers until every one of them
+  // has been handed over, `until` has passed, `wake` (when given) has been notified (it is
+  // drained), or a handler called Interrupt(). Called with nothing in flight, it waits for
+  // `until` or `wake`. A stop request fails every request in flight (kTimeout), calls their
+  // handlers and returns.
+  void Run(Clock::time_point until, std::stop_token stop, const EventFd* wake = nullptr);
+  // From a handler: the current Run() returns once the events at hand are handled.
+  void Interrupt() { interrupted_ = true; }
+
+  // Requests submitted and not yet handed to their handler.
+  size_t in_flight() const { return in_flight_; }
+  // Whether a request for `endpoint` is in flight on its shared connection.
+  bool Busy(const Endpoint& endpoint) const;
+
+  // One batch: submits every request with one deadline (now + timeout), runs until each has
+  // had its call of `on_response` (with its index in `requests`, in the order they
+  // complete), and returns. A stop request ends the wait early (pending requests fail with
+  // kTimeout). Requests submitted by others meanwhile keep going, and may finish, too.
+  using ResponseHandler = std::function<void(size_t index, Response&& response)>;
   void Execute(const std::vector<Request>& requests, std::chrono::milliseconds timeout,
                std::stop_token stop, const ResponseHandler& on_response);
   // The same, returning all the responses at the end (indexed like `requests`).
@@ -78,7 +107,8 @@ class ConnectionPool {
                                 std::chrono::milliseconds timeout,
                                 std::stop_token stop = {});
 
-  // Closes and forgets connections to endpoints not in `keep`.
+  // Closes and forgets connections to endpoints not in `keep` (a connection with a request
+  // in flight is kept until a later call).
   void Retain(const std::set<Endpoint>& keep);
 
   size_t size() const { return connections_.size(); }
@@ -87,9 +117,27 @@ class ConnectionPool {
   uint64_t bytes_received() const;
 
  private:
-  Connection& Get(const Request& request, bool& reconnected);
+  struct Job;
+  // The jobs queued on one connection; the first is on the wire once started.
+  struct Queue {
+    std::deque<std::unique_ptr<Job>> jobs;
+  };
+
   // Registers c's socket with the epoll set if it is open and not registered yet.
   Status Watch(Connection& c);
+  // Sends the first job of c's queue.
+  void Start(Connection* c);
+  // After I/O on c: its first job failed, is retried, is complete, or still waits.
+  void Settle(Connection* c, Status s);
+  // Takes c's first job off its queue with `s` (ok: its replies are in), starts the next
+  // one, and calls the handler.
+  void Finish(Connection* c, Status s);
+  // Hands a job that ended to its handler, then recycles what the handler left of its
+  // replies into the connection they came from.
+  void Deliver(std::unique_ptr<Job> job);
+  // Fails every job whose deadline has passed.
+  void Expire(Clock::time_point now);
+  void Own(Connection* c);
 
   Limits limits_;
   // The epoll set every connection's socket is registered with, once per socket
@@ -98,6 +146,18 @@ class ConnectionPool {
   std::string epoll_error_;  // why epoll_ could not be created (then every request fails)
   std::shared_ptr<Resolver> resolver_;
   std::map<Endpoint, std::unique_ptr<Connection>> connections_;
+  // Connections with jobs queued, and the deadlines of all jobs (earliest first).
+  std::map<Connection*, Queue> queues_;
+  std::multimap<Clock::time_point, Job*> deadlines_;
+  std::vector<std::unique_ptr<Job>> failed_;  // failed before they were sent, to hand over
+  std::vector<Connection*> owner_;            // by descriptor: whose socket it is
+  std::vector<Connection*> resolving_;        // connections waiting for the resolver
+  bool notify_watched_ = false;
+  int wake_watched_ = -1;  // the wake descriptor registered with epoll_
+  bool interrupted_ = false;
+  bool in_run_ = false;  // handlers may be called (else failures wait in failed_)
+  bool defer_ = false;   // within Submit: failures wait in failed_
+  size_t in_flight_ = 0;
   uint64_t retired_sent_ = 0;
   uint64_t retired_received_ = 0;
 };

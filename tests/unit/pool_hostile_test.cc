@@ -18,7 +18,8 @@ namespace resp = redis_ha::testing::resp;
 
 // A Sentinel that names itself as a primary makes the poller ask one endpoint twice in one
 // call (as a Sentinel and as a data node). Sharing one pipeline, the first request took every
-// reply and the second timed out; now each request gets its own replies.
+// reply and the second timed out; now each request gets its own replies. They wait for each
+// other on the endpoint's one connection (one request on the wire per connection).
 TEST(PoolHostileTest, TwoRequestsForOneEndpointEachGetTheirOwnReplies) {
   RespServer server([](RespServer::Conn& c, const std::vector<std::string>& cmd) {
     if (cmd[0] == "ECHO" && cmd.size() == 2) c.Send(resp::Bulk(cmd[1]));
@@ -42,13 +43,36 @@ TEST(PoolHostileTest, TwoRequestsForOneEndpointEachGetTheirOwnReplies) {
     EXPECT_EQ(r[1].replies[0].str, "b1");
     EXPECT_EQ(r[1].replies[2].str, "b3");
     EXPECT_EQ(r[2].replies[0].str, "c1");
-    EXPECT_TRUE(r[1].reconnected);
-    EXPECT_TRUE(r[2].reconnected);
+    EXPECT_EQ(r[0].reconnected, round == 0);
+    EXPECT_FALSE(r[1].reconnected);
+    EXPECT_FALSE(r[2].reconnected);
   }
-  // The first request's connection is kept; the others were for one call only.
   EXPECT_EQ(pool.size(), 1u);
-  EXPECT_EQ(server.connections(), 1 + 2 * 3);
+  EXPECT_EQ(server.connections(), 1);
   EXPECT_GT(pool.bytes_received(), 0u);
+}
+
+// Other credentials for a server whose connection is busy (a reload while a request is in
+// flight): a connection of its own, for that request only; the shared one stays.
+TEST(PoolHostileTest, OtherCredentialsForABusyServerGetAConnectionOfTheirOwn) {
+  RespServer server([](RespServer::Conn& c, const std::vector<std::string>& cmd) {
+    if (cmd[0] == "AUTH") c.Send(resp::Simple("OK"));
+    else c.Send(resp::Simple("PONG"));
+  });
+  Endpoint e{"127.0.0.1", server.port()};
+  ConnectionPool pool;
+  const auto deadline = ConnectionPool::Clock::now() + 10s;
+  int ok = 0;
+  pool.Submit(Request{e, {}, {{"PING"}}}, deadline, [&](Response&& r) { ok += r.status.ok(); });
+  pool.Submit(Request{e, {"u", "p"}, {{"PING"}}}, deadline, [&](Response&& r) {
+    EXPECT_TRUE(r.status.ok()) << r.status.error().message;
+    EXPECT_TRUE(r.reconnected);
+    ok += r.status.ok();
+  });
+  while (pool.in_flight() > 0) pool.Run(deadline, {});
+  EXPECT_EQ(ok, 2);
+  EXPECT_EQ(pool.size(), 1u);
+  EXPECT_EQ(server.connections(), 2);
 }
 
 }  // namespace

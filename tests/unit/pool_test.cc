@@ -71,6 +71,115 @@ TEST(PoolTest, AnIdleConnectionClosedByTheServerIsReplacedOnce) {
   EXPECT_EQ(server.connections(), 2);
 }
 
+// A second request for a server that is still answering the first waits for it on the same
+// connection (one request on the wire), and is sent the moment the first is answered.
+TEST(PoolTest, ARequestForABusyServerWaitsOnItsConnectionAndGetsItsOwnReplies) {
+  std::atomic<bool> release{false};
+  std::string second;
+  FakeServer server([&](int fd, const std::atomic<bool>& stop) {
+    FakeServer::ReadCommands(fd, 1, stop);
+    while (!release && !stop) std::this_thread::sleep_for(1ms);
+    FakeServer::SendAll(fd, "+first\r\n");
+    second = FakeServer::ReadCommands(fd, 2, stop);
+    FakeServer::SendAll(fd, "+second\r\n:2\r\n");
+    FakeServer::WaitForStop(stop);
+  });
+  FakeServer other(FakeServer::Answer(1, "+other\r\n"));
+  ConnectionPool pool;
+  const auto deadline = ConnectionPool::Clock::now() + 10s;
+  std::vector<std::string> order;
+  pool.Submit(Req(server, {{"ECHO", "first"}}), deadline, [&](Response&& r) {
+    ASSERT_TRUE(r.status.ok()) << r.status.error().message;
+    order.push_back(r.replies.at(0).str);
+  });
+  pool.Submit(Req(server, {{"ECHO", "second"}, {"DBSIZE"}}), deadline, [&](Response&& r) {
+    ASSERT_TRUE(r.status.ok()) << r.status.error().message;
+    ASSERT_EQ(r.replies.size(), 2u);
+    EXPECT_EQ(r.replies[1].integer, 2);
+    order.push_back(r.replies[0].str);
+    pool.Interrupt();
+  });
+  pool.Submit(Req(other, {{"PING"}}), deadline, [&](Response&& r) {
+    ASSERT_TRUE(r.status.ok()) << r.status.error().message;
+    order.push_back(r.replies.at(0).str);
+    release = true;  // the busy server answers only once the other one has been handed over
+  });
+  EXPECT_TRUE(pool.Busy(Endpoint{"127.0.0.1", server.port()}));
+  EXPECT_EQ(pool.in_flight(), 3u);
+  pool.Run(deadline, {});
+  EXPECT_EQ(order, (std::vector<std::string>{"other", "first", "second"}));
+  EXPECT_EQ(second.find("ECHO"), second.rfind("ECHO"));  // sent after the first was answered
+  EXPECT_NE(second.find("DBSIZE"), std::string::npos);
+  EXPECT_EQ(server.connections(), 1);
+  EXPECT_EQ(pool.in_flight(), 0u);
+  EXPECT_FALSE(pool.Busy(Endpoint{"127.0.0.1", server.port()}));
+}
+
+// Each request keeps its own deadline, the wait behind another included; the one waiting
+// times out without being sent, the one on the wire at its own deadline.
+TEST(PoolTest, ARequestWaitingBehindAStalledOneTimesOutAtItsOwnDeadline) {
+  FakeServer stalled([](int, const std::atomic<bool>& stop) { FakeServer::WaitForStop(stop); });
+  ConnectionPool pool;
+  const auto t0 = ConnectionPool::Clock::now();
+  std::vector<std::pair<int, Status>> got;
+  pool.Submit(Req(stalled, {{"PING"}}), t0 + 400ms,
+              [&](Response&& r) { got.emplace_back(1, r.status); });
+  pool.Submit(Req(stalled, {{"PING"}}), t0 + 100ms,
+              [&](Response&& r) { got.emplace_back(2, r.status); });
+  while (pool.in_flight() > 0) pool.Run(t0 + 10s, {});
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].first, 2);  // the shorter deadline comes first, though submitted second
+  EXPECT_EQ(got[1].first, 1);
+  for (const auto& [_, s] : got) {
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.error().kind, ErrorKind::kTimeout);
+  }
+  EXPECT_NE(got[0].second.error().message.find("within 100ms"), std::string::npos)
+      << got[0].second.error().message;
+}
+
+// A handler may submit the next request; Run returns on a wake-up from another thread
+// without failing what is in flight, and nothing is lost by returning.
+TEST(PoolTest, RunReturnsWhenWokenAndHandlersMaySubmitMore) {
+  std::atomic<bool> release{false};
+  FakeServer server([&](int fd, const std::atomic<bool>& stop) {
+    for (int i = 0; i < 2 && !stop; ++i) {
+      FakeServer::ReadCommands(fd, 1, stop);
+      while (!release && !stop) std::this_thread::sleep_for(1ms);
+      FakeServer::SendAll(fd, ":" + std::to_string(i) + "\r\n");
+    }
+    FakeServer::WaitForStop(stop);
+  });
+  ConnectionPool pool;
+  EventFd wake;
+  ASSERT_GE(wake.fd(), 0);
+  const auto deadline = ConnectionPool::Clock::now() + 10s;
+  std::vector<int64_t> got;
+  pool.Submit(Req(server, {{"INCR", "k"}}), deadline, [&](Response&& r) {
+    ASSERT_TRUE(r.status.ok());
+    got.push_back(r.replies[0].integer);
+    pool.Submit(Req(server, {{"INCR", "k"}}), deadline, [&](Response&& r2) {
+      ASSERT_TRUE(r2.status.ok());
+      got.push_back(r2.replies[0].integer);
+    });
+  });
+  std::thread waker([&] {
+    std::this_thread::sleep_for(20ms);
+    wake.Notify();
+  });
+  pool.Run(deadline, {}, &wake);  // returns on the wake-up: the server has not answered
+  waker.join();
+  EXPECT_TRUE(got.empty());
+  EXPECT_EQ(pool.in_flight(), 1u);
+  release = true;
+  while (pool.in_flight() > 0) pool.Run(deadline, {}, &wake);
+  EXPECT_EQ(got, (std::vector<int64_t>{0, 1}));
+  // With nothing in flight Run waits until `until`.
+  const auto t = ConnectionPool::Clock::now();
+  pool.Run(t + 30ms, {}, &wake);
+  EXPECT_GE(ConnectionPool::Clock::now(), t + 30ms);
+}
+
 TEST(PoolTest, AReplyOneByteAtATimeIsReassembled) {
   FakeServer server([](int fd, const std::atomic<bool>& stop) {
     FakeServer::ReadCommands(fd, 1, stop);
@@ -323,7 +432,7 @@ TEST(PoolTest, ReleasingTheReadBufferMidReplyLosesNothing) {
   std::vector<Reply> first = Await(c, 1);
   // Until the half reply is in too (the two parts may come apart or together).
   const auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (c.bytes_received() < 22 && std::chrono::steady_clock::now() < deadline) {
+  while (c.bytes_received() < 18 && std::chrono::steady_clock::now() < deadline) {
     pollfd p{c.fd(), c.Events(), 0};
     if (::poll(&p, 1, 100) > 0) {
       ASSERT_TRUE(c.HandleEvents(p.revents).ok());
