@@ -552,7 +552,7 @@ void ExporterFamilies(const model::Snapshot& s, Sink& out) {
   Set(overruns, {}, static_cast<double>(s.stats.overruns));
   auto& event_polls = out.Counter("redis_ha_exporter_event_polls_total",
                                   "Polls of single groups prompted by Sentinel events "
-                                  "(+sdown, +switch-master, ...), between poll cycles");
+                                  "(+sdown, +switch-master, ...), between or during poll cycles");
   Set(event_polls, {}, static_cast<double>(s.stats.event_polls));
   auto& last = out.Gauge("redis_ha_exporter_last_poll_timestamp_seconds",
                          "When the group was last observed by a successful Sentinel poll");

@@ -52,6 +52,24 @@ struct Poller::CycleState {
   std::map<std::string, PolledNode> nodes;
 };
 
+struct Poller::ActiveCycle {
+  CycleState cs;
+  std::vector<Plan> plans;  // the current round's
+  int round = 0;
+  size_t remaining = 0;  // requests of the round not answered yet
+  SteadyClock::time_point start;
+  model::SysTime now_sys;
+};
+
+struct Poller::ActiveEvent {
+  std::set<std::string> groups;
+  CycleState cs;
+  std::vector<Plan> plans;
+  size_t remaining = 0;
+  SteadyClock::time_point began;
+  model::SnapshotPtr previous;  // the latest snapshot when it began
+};
+
 Poller::Poller(Config config)
     : config_(std::move(config)),
       resolver_(std::make_shared<redis::Resolver>()),
@@ -90,7 +108,7 @@ void Poller::Stop() {
   events_->Stop();
   if (thread_.joinable()) {
     thread_.request_stop();
-    wake_.notify_all();
+    wake_.Notify();
     thread_.join();
   }
 }
@@ -101,7 +119,7 @@ void Poller::Reload(Config config) {
     pending_config_ = std::move(config);
     triggered_ = true;
   }
-  wake_.notify_all();
+  wake_.Notify();
 }
 
 void Poller::Trigger() {
@@ -109,7 +127,7 @@ void Poller::Trigger() {
     std::lock_guard lock(mu_);
     triggered_ = true;
   }
-  wake_.notify_all();
+  wake_.Notify();
 }
 
 void Poller::TriggerGroup(const std::string& group) {
@@ -118,7 +136,7 @@ void Poller::TriggerGroup(const std::string& group) {
     std::lock_guard lock(mu_);
     urgent_groups_.insert(group);
   }
-  wake_.notify_all();
+  wake_.Notify();
 }
 
 model::SnapshotPtr Poller::Latest() const {
@@ -126,7 +144,20 @@ model::SnapshotPtr Poller::Latest() const {
   return latest_;
 }
 
-model::SnapshotPtr Poller::PollOnce() { return Cycle(); }
+model::SnapshotPtr Poller::PollOnce() {
+  ApplyPendingConfig();
+  active_cycle_ = std::make_unique<ActiveCycle>();
+  active_cycle_->start = SteadyClock::now();
+  active_cycle_->now_sys = std::chrono::system_clock::now();
+  if (!SubmitCycleRound()) return AdvanceCycle({});
+  while (true) {
+    if (active_cycle_->remaining == 0) {
+      if (auto snap = AdvanceCycle({})) return snap;
+      continue;
+    }
+    pool_.Run(SteadyClock::time_point::max(), {});
+  }
+}
 
 void Poller::Publish(model::SnapshotPtr snapshot) {
   model::SnapshotPtr replaced;
@@ -139,15 +170,6 @@ void Poller::Publish(model::SnapshotPtr snapshot) {
   // thread that happened to drop the last reference (a gate request would pay for it).
   retired_ = std::move(replaced);
   if (on_publish_) on_publish_(snapshot);
-}
-
-void Poller::Run(std::stop_token stop) {
-  ::pthread_setname_np(::pthread_self(), "poll");
-  while (!stop.stop_requested()) {
-    const auto start = SteadyClock::now();
-    Cycle();
-    AwaitNextCycle(stop, start);
-  }
 }
 
 namespace {
@@ -179,67 +201,94 @@ SteadyClock::time_point Poller::EventPollDue(const std::string& group, SteadyClo
   return due;
 }
 
-void Poller::AwaitNextCycle(std::stop_token stop, SteadyClock::time_point start) {
-  const auto interval = config_.poll_interval;
-  const auto next = start + interval;
-  std::unique_lock lock(mu_);
-  if (SteadyClock::now() >= next) {
-    ++stats_.overruns;  // no stacking: the next cycle starts now
-    return;
-  }
+void Poller::Run(std::stop_token stop) {
+  ::pthread_setname_np(::pthread_self(), "poll");
+  auto next_cycle = SteadyClock::now();
+  SteadyClock::time_point cycle_started{};
   SteadyClock::time_point event_poll_ended{};
   std::chrono::nanoseconds event_poll_took{};
-  {
-    // Budgets that are full again hold nothing back.
-    const auto now = SteadyClock::now();
-    std::erase_if(event_budgets_, [&](auto& entry) {
-      EventPollDue(entry.first, now);
-      return entry.second.tokens >= kGroupPollBurst && entry.second.last + kGroupPollGap <= now;
-    });
-  }
   while (!stop.stop_requested()) {
-    // The earliest moment a pending event poll may run: per group, and overall.
     auto now = SteadyClock::now();
-    auto due = SteadyClock::time_point::max();
-    for (const auto& g : urgent_groups_) due = std::min(due, EventPollDue(g, now));
-    if (due != SteadyClock::time_point::max()) due = std::max(due, event_poll_ended + event_poll_took);
-    const size_t pending = urgent_groups_.size();  // only this thread removes groups
-    wake_.wait_until(lock, stop, std::min(next, due), [this, pending] {
-      return triggered_ || urgent_groups_.size() != pending;
-    });
-    now = SteadyClock::now();
-    if (stop.stop_requested() || now >= next) return;
-    if (triggered_) {
-      // An event without a group polls everything, but such events cannot make cycles
-      // come faster than one per half interval (at most 500 ms): a flapping or hostile
-      // Sentinel would otherwise make the exporter poll every server back to back.
-      const auto gap = std::min<std::chrono::milliseconds>(interval / 2, kMaxTriggeredGap);
-      if (now < start + gap) wake_.wait_until(lock, stop, start + gap, [] { return false; });
-      return;
-    }
-    if (urgent_groups_.empty() || now < due) continue;  // a new event: recompute when
-    std::set<std::string> groups;
-    for (auto it = urgent_groups_.begin(); it != urgent_groups_.end();) {
-      if (EventPollDue(*it, now) <= now) {
-        groups.insert(*it);
-        it = urgent_groups_.erase(it);
+    if (active_cycle_ && active_cycle_->remaining == 0 && AdvanceCycle(stop)) {
+      now = SteadyClock::now();
+      if (now >= cycle_started + config_.poll_interval) {
+        ++stats_.overruns;  // no stacking: the next cycle starts now
+        next_cycle = now;
       } else {
-        ++it;
+        next_cycle = cycle_started + config_.poll_interval;
       }
     }
-    if (groups.empty()) continue;
-    lock.unlock();
-    const auto began = SteadyClock::now();
-    for (const auto& g : groups) {
-      EventBudget& b = event_budgets_[g];
-      if (b.refilled == SteadyClock::time_point{}) b.refilled = began;
-      b.tokens -= 1;
-      b.last = began;
+    if (active_event_ && active_event_->remaining == 0) {
+      FinishEventPoll();
+      now = SteadyClock::now();
+      event_poll_ended = now;
+      event_poll_took = now - active_event_->began;
+      active_event_.reset();
     }
-    Cycle(&groups);
-    event_poll_ended = SteadyClock::now();
-    event_poll_took = event_poll_ended - began;
-    lock.lock();
+    if (stop.stop_requested()) break;
+    std::set<std::string> due_groups;
+    auto event_due = SteadyClock::time_point::max();
+    {
+      std::lock_guard lock(mu_);
+      if (triggered_ && !active_cycle_) {
+        // An event without a group polls everything, but such events cannot make cycles
+        // come faster than one per half interval (at most 500 ms): a flapping or hostile
+        // Sentinel would otherwise make the exporter poll every server back to back.
+        const auto gap =
+            std::min<std::chrono::milliseconds>(config_.poll_interval / 2, kMaxTriggeredGap);
+        next_cycle = std::min(next_cycle, std::max(now, cycle_started + gap));
+      }
+      if (!active_event_ && !urgent_groups_.empty()) {
+        // The earliest moment a pending event poll may run: per group, and overall.
+        for (const auto& g : urgent_groups_) event_due = std::min(event_due, EventPollDue(g, now));
+        event_due = std::max(event_due, event_poll_ended + event_poll_took);
+        if (event_due <= now) {
+          for (auto it = urgent_groups_.begin(); it != urgent_groups_.end();) {
+            if (EventPollDue(*it, now) <= now) {
+              due_groups.insert(*it);
+              it = urgent_groups_.erase(it);
+            } else {
+              ++it;
+            }
+          }
+          event_due = SteadyClock::time_point::max();  // recomputed after this one
+        }
+      }
+    }
+    if (!active_cycle_ && now >= next_cycle) {
+      {
+        std::lock_guard lock(mu_);
+        triggered_ = false;  // everything asked for until now is in this cycle
+      }
+      // Budgets that are full again hold nothing back.
+      std::erase_if(event_budgets_, [&](auto& entry) {
+        EventPollDue(entry.first, now);
+        return entry.second.tokens >= kGroupPollBurst && entry.second.last + kGroupPollGap <= now;
+      });
+      ApplyPendingConfig();
+      cycle_started = now;
+      next_cycle = now + config_.poll_interval;
+      active_cycle_ = std::make_unique<ActiveCycle>();
+      active_cycle_->start = now;
+      active_cycle_->now_sys = std::chrono::system_clock::now();
+      SubmitCycleRound();  // none (no Sentinel configured): finished at the next turn
+    }
+    if (!due_groups.empty()) {
+      const auto began = SteadyClock::now();
+      for (const auto& g : due_groups) {
+        EventBudget& b = event_budgets_[g];
+        if (b.refilled == SteadyClock::time_point{}) b.refilled = began;
+        b.tokens -= 1;
+        b.last = began;
+      }
+      StartEventPoll(due_groups);
+    }
+    if ((active_cycle_ && active_cycle_->remaining == 0) ||
+        (active_event_ && active_event_->remaining == 0))
+      continue;
+    auto until = event_due;
+    if (!active_cycle_) until = std::min(until, next_cycle);
+    pool_.Run(until, stop, &wake_);
   }
 }
 
@@ -339,375 +388,352 @@ void Poller::ObserveSentinelGroups(const std::string& address,
   cs.views[address] = std::move(views);
 }
 
-model::SnapshotPtr Poller::Cycle(const std::set<std::string>* only) {
-  if (only == nullptr) {
-    // Everything asked for until now is in this cycle.
-    std::lock_guard lock(mu_);
-    triggered_ = false;
-    urgent_groups_.clear();
-  }
-  ApplyPendingConfig();
-  const auto cycle_start = SteadyClock::now();
-  const auto now_sys = std::chrono::system_clock::now();
-  const auto refresh_cycles = static_cast<uint64_t>(
+uint64_t Poller::ConfigRefreshCycles() const {
+  return static_cast<uint64_t>(
       std::max<int64_t>(1, std::chrono::duration_cast<std::chrono::milliseconds>(kConfigRefresh)
                                    .count() /
                                std::max<int64_t>(1, config_.poll_interval.count())));
-  CycleState cs;
-  std::stop_token stop = thread_.get_stop_token();
+}
 
-  // What each request of a round is for.
-  struct Plan {
-    enum Kind { kSentinel, kSentinelDetails, kSentinelGroups, kNode } kind;
-    std::string address;
-    std::vector<std::string> groups;  // groups whose details were asked, in order
-    bool full = false;                // INFO + MASTERS first
-    bool with_config = false;
-    bool info_sections = false;       // a node asked for INFO's sections by name
-  };
-
-  auto in_scope = [only](const std::string& g) { return only == nullptr || only->count(g) > 0; };
-  // An event poll starts from what the latest snapshot says of each Sentinel.
-  model::SnapshotPtr previous = only == nullptr ? nullptr : Latest();
-
-  for (int round = 0; round < kMaxRounds && !stop.stop_requested(); ++round) {
-    std::vector<redis::Request> requests;
-    std::vector<Plan> plans;
-    // Event poll: the group's Sentinels, in the first round only (a Sentinel first seen
-    // now waits for the next full cycle).
-    for (auto& [addr, rec] : sentinels_) {
-      if (only == nullptr || round > 0) break;
-      Plan p{Plan::kSentinelGroups, addr, {}, false, false};
-      redis::Request r{rec.endpoint, config_.SentinelCredentials(rec.groups.empty() ? "" : rec.groups.front()), {}};
+bool Poller::SubmitCycleRound() {
+  ActiveCycle& ac = *active_cycle_;
+  CycleState& cs = ac.cs;
+  const uint64_t refresh_cycles = ConfigRefreshCycles();
+  std::vector<redis::Request> requests;
+  std::vector<Plan> plans;
+  // All Sentinels in the first round, new ones later; details of groups discovered in this
+  // cycle on Sentinels already polled.
+  for (auto& [addr, rec] : sentinels_) {
+    const std::string cred_group = rec.groups.empty() ? "" : rec.groups.front();
+    if (!cs.sentinels.count(addr)) {
+      Plan p{Plan::kSentinel, addr, {}, true, false};
+      redis::Request r{rec.endpoint, config_.SentinelCredentials(cred_group), {}};
+      p.groups.reserve(rec.groups.size());
       for (const auto& g : rec.groups) {
-        if (!in_scope(g) || !config_.WatchesGroup(g)) continue;
+        if (config_.WatchesGroup(g)) p.groups.push_back(g);
+      }
+      // The same every cycle while the Sentinel's groups stay the same: encoded once.
+      if (!rec.full_commands || rec.full_groups != p.groups) {
+        std::vector<std::vector<std::string>> commands;
+        commands.reserve(2 + 3 * p.groups.size());
+        commands.push_back({"INFO"});
+        commands.push_back({"SENTINEL", "MASTERS"});
+        for (const auto& g : p.groups) AddSentinelGroupCommands(g, commands);
+        rec.full_commands = redis::EncodedCommands::Encode(commands);
+        rec.full_groups = p.groups;
+      }
+      r.encoded = rec.full_commands;
+      requests.push_back(std::move(r));
+      plans.push_back(std::move(p));
+    } else if (cs.sentinels[addr].up) {
+      Plan p{Plan::kSentinelDetails, addr, {}, false, false};
+      redis::Request r{rec.endpoint, config_.SentinelCredentials(cred_group), {}};
+      for (const auto& [g, view] : cs.views[addr]) {
+        if (!config_.WatchesGroup(g) || cs.details_done[addr].count(g)) continue;
         p.groups.push_back(g);
-        r.commands.push_back({"SENTINEL", "MASTER", g});
         AddSentinelGroupCommands(g, r.commands);
       }
       if (r.commands.empty()) continue;
       requests.push_back(std::move(r));
       plans.push_back(std::move(p));
     }
-    // Full cycle: all Sentinels in the first round, new ones later; details of groups
-    // discovered in this cycle on Sentinels already polled.
-    for (auto& [addr, rec] : sentinels_) {
-      if (only != nullptr) break;
-      const std::string cred_group = rec.groups.empty() ? "" : rec.groups.front();
-      if (!cs.sentinels.count(addr)) {
-        Plan p{Plan::kSentinel, addr, {}, true, false};
-        redis::Request r{rec.endpoint, config_.SentinelCredentials(cred_group), {}};
-        p.groups.reserve(rec.groups.size());
-        for (const auto& g : rec.groups) {
-          if (config_.WatchesGroup(g)) p.groups.push_back(g);
-        }
-        // The same every cycle while the Sentinel's groups stay the same: encoded once.
-        if (!rec.full_commands || rec.full_groups != p.groups) {
-          std::vector<std::vector<std::string>> commands;
-          commands.reserve(2 + 3 * p.groups.size());
-          commands.push_back({"INFO"});
-          commands.push_back({"SENTINEL", "MASTERS"});
-          for (const auto& g : p.groups) AddSentinelGroupCommands(g, commands);
-          rec.full_commands = redis::EncodedCommands::Encode(commands);
-          rec.full_groups = p.groups;
-        }
-        r.encoded = rec.full_commands;
-        requests.push_back(std::move(r));
-        plans.push_back(std::move(p));
-      } else if (cs.sentinels[addr].up) {
-        Plan p{Plan::kSentinelDetails, addr, {}, false, false};
-        redis::Request r{rec.endpoint, config_.SentinelCredentials(cred_group), {}};
-        for (const auto& [g, view] : cs.views[addr]) {
-          if (!config_.WatchesGroup(g) || cs.details_done[addr].count(g)) continue;
-          p.groups.push_back(g);
-          AddSentinelGroupCommands(g, r.commands);
-        }
-        if (r.commands.empty()) continue;
-        requests.push_back(std::move(r));
-        plans.push_back(std::move(p));
-      }
-    }
-    // Data nodes not yet polled in this cycle (a node in two groups is polled once).
-    std::set<std::string> planned_nodes;
-    for (auto& [gname, grec] : groups_) {
-      if (!in_scope(gname)) continue;
-      for (auto& [addr, nrec] : grec.nodes) {
-        if (cs.nodes.count(addr) || !planned_nodes.insert(addr).second) continue;
-        Plan p{Plan::kNode, addr, {gname}, false, false};
-        redis::Request r{nrec.endpoint, config_.RedisCredentials(gname), {}};
-        p.with_config = nrec.cycles_since_config >= refresh_cycles;
-        p.info_sections = nrec.info_sections;
-        r.encoded = node_commands_[p.info_sections][p.with_config];
-        requests.push_back(std::move(r));
-        plans.push_back(std::move(p));
-      }
-    }
-    if (requests.empty()) break;
-
-    // Each response is handled as soon as it arrives (see ConnectionPool::Execute); the
-    // plans of one round are independent of each other, so their order does not matter.
-    auto handle = [&](size_t i, redis::Response&& resp) {
-      const Plan& p = plans[i];
-      if (p.kind == Plan::kNode) {
-        model::NodeState n;
-        n.address = p.address;
-        // The record of the group that planned it (a node in two groups is polled once).
-        NodeRecord* rec = nullptr;
-        if (auto git = groups_.find(p.groups.front()); git != groups_.end()) {
-          if (auto it = git->second.nodes.find(p.address); it != git->second.nodes.end()) {
-            rec = &it->second;
-          }
-        }
-        if (rec != nullptr) n.announced = rec->announced;
-        if (p.info_sections && resp.status && resp.replies[0].is_error() && rec != nullptr) {
-          // It no longer takes INFO sections by name (restarted as an older version, or
-          // something in between that does not pass them): asked again, in a plain INFO,
-          // in the next round of this cycle.
-          log::Debug("INFO with sections refused; asking for all of INFO",
-                     {{"node", p.address}, {"err", resp.replies[0].str.substr(0, 120)}});
-          rec->info_sections = false;
-          rec->sections_refused_by = rec->last_run_id;  // not asked so again until it restarts
-          return;
-        }
-        n.round_trip = resp.round_trip;
-        Status s = resp.status;
-        if (s) s = ObserveNodeInfo(resp.replies[0], n);
-        if (!s) {
-          n.up = false;
-          n.error = model::PollError{"node", std::string(ErrorKindName(s.error().kind)),
-                                     s.error().message};
-          CountError("node", s.error().kind);
-          log::Debug("node poll failed", {{"node", p.address}, {"err", s.error().message}});
-          if (rec != nullptr) rec->cycles_since_config = refresh_cycles;  // re-read on return
-        } else {
-          n.up = true;
-          if (rec != nullptr) {
-            // A restarted node is re-read at once (history counts the restart).
-            const bool restarted =
-                !rec->last_run_id.empty() && !n.run_id.empty() && n.run_id != rec->last_run_id;
-            rec->last_run_id = n.run_id;
-            rec->info_sections = TakesInfoSections(n) && n.run_id != rec->sections_refused_by;
-            if (p.with_config) {
-              std::vector<redis::Reply> cfg(resp.replies.begin() + 1, resp.replies.end());
-              ObserveConfig(cfg, n);
-              rec->last_config = n;
-              rec->cycles_since_config = restarted ? refresh_cycles : 0;
-            } else {
-              const auto& c = rec->last_config;
-              n.config_save = c.config_save;
-              n.config_appendonly = c.config_appendonly;
-              n.config_min_replicas_to_write = c.config_min_replicas_to_write;
-              n.config_min_replicas_max_lag = c.config_min_replicas_max_lag;
-              n.config_unavailable = c.config_unavailable;
-              rec->cycles_since_config = restarted ? refresh_cycles : rec->cycles_since_config + 1;
-            }
-          }
-        }
-        cs.nodes[p.address].state = std::move(n);
-        return;
-      }
-
-      // Sentinels.
-      SentinelRecord& rec = sentinels_[p.address];
-      size_t next = 0;
-      if (p.kind == Plan::kSentinelGroups) {
-        ObserveSentinelGroups(p.address, p.groups, rec, resp, previous.get(), cs);
-        return;
-      }
-      if (p.kind == Plan::kSentinel) {
-        model::SentinelState st;
-        st.address = p.address;
-        st.seed = rec.seed;
-        st.round_trip = resp.round_trip;
-        Status s = resp.status;
-        std::map<std::string, model::SentinelView> views;
-        if (s) s = ObserveSentinelInfo(resp.replies[0], st);
-        if (s) {
-          auto v = ObserveMasters(resp.replies[1], p.address, config_);
-          if (v) {
-            views = std::move(*v);
-          } else {
-            s = v.error();
-          }
-        }
-        if (!s) {
-          st.up = false;
-          st.groups = rec.groups;
-          st.error = model::PollError{"sentinel", std::string(ErrorKindName(s.error().kind)),
-                                      s.error().message};
-          CountError("sentinel", s.error().kind);
-          log::Debug("sentinel poll failed", {{"sentinel", p.address}, {"err", s.error().message}});
-          cs.sentinels[p.address] = std::move(st);
-          return;
-        }
-        st.up = true;
-        rec.groups.clear();
-        for (const auto& [g, _] : views) {
-          if (config_.WatchesGroup(g)) rec.groups.push_back(g);
-        }
-        st.groups = rec.groups;
-        cs.sentinels[p.address] = std::move(st);
-        cs.views[p.address] = std::move(views);
-        next = 2;
-      }
-      if (!resp.status) return;  // details round failed: the views keep their MASTERS data
-      auto& views = cs.views[p.address];
-      for (const auto& g : p.groups) {
-        if (next + 3 > resp.replies.size()) break;
-        auto it = views.find(g);
-        if (it != views.end()) {
-          model::SentinelView& v = it->second;
-          ObserveCkquorum(resp.replies[next], v);
-          if (Status s = ObserveReplicas(resp.replies[next + 1], config_, v); !s) {
-            log::Debug("bad SENTINEL REPLICAS", {{"sentinel", p.address}, {"err", s.error().message}});
-          }
-          if (Status s = ObservePeers(resp.replies[next + 2], config_, v); !s) {
-            log::Debug("bad SENTINEL SENTINELS", {{"sentinel", p.address}, {"err", s.error().message}});
-          }
-          cs.details_done[p.address].insert(g);
-        }
-        next += 3;
-      }
-    };
-    pool_.Execute(requests, config_.poll_timeout, stop, handle);
-
-    // Learn the topology from what the Sentinels said in this round.
-    const auto now = SteadyClock::now();
-    for (auto& [saddr, views] : cs.views) {
-      for (auto& [g, v] : views) {
-        if (!config_.WatchesGroup(g)) continue;
-        GroupRecord& grec = groups_[g];
-        grec.last_listed = now;
-        auto touch = [&](const std::string& dialled, const std::string& announced) {
-          if (dialled.empty()) return;
-          auto e = redis::ParseEndpoint(dialled);
-          if (!e) return;
-          NodeRecord& n = grec.nodes[dialled];
-          n.endpoint = *e;
-          n.announced = announced;
-          n.last_listed = now;
-        };
-        touch(v.primary, v.primary_announced);
-        for (const auto& r : v.replicas) touch(r.address, r.announced);
-        for (const auto& peer : v.peers) {
-          if (peer.address.empty()) continue;
-          auto e = redis::ParseEndpoint(peer.address);
-          if (!e) continue;
-          SentinelRecord& srec = sentinels_[peer.address];
-          if (srec.endpoint.port == 0) {
-            srec.endpoint = *e;
-            log::Info("discovered sentinel", {{"sentinel", peer.address}, {"group", g}});
-          }
-          srec.last_listed = now;
-        }
-      }
-    }
   }
-
-  // Assemble the snapshot. An event poll carries everything out of its scope over from
-  // the latest snapshot.
-  auto snap = std::make_shared<model::Snapshot>();
-  if (only == nullptr) {
-    snap->cycle = ++cycle_;
-    snap->taken_at = now_sys;
-    for (auto& [addr, st] : cs.sentinels) snap->sentinels.push_back(st);
-  } else {
-    if (cs.sentinels.empty() && cs.nodes.empty()) return previous;  // nothing in scope
-    snap->cycle = previous->cycle;
-    snap->taken_at = previous->taken_at;
-    snap->cycle_duration = previous->cycle_duration;
-    for (const auto& st : previous->sentinels) {
-      auto it = cs.sentinels.find(st.address);
-      snap->sentinels.push_back(it == cs.sentinels.end() ? st : it->second);
-    }
-  }
-
-  const auto now = SteadyClock::now();
-  const auto history_options = HistoryOptionsFromConfig();
-  const auto assess_options = AssessOptionsFromConfig();
+  // Data nodes not yet polled in this cycle (a node in two groups is polled once).
+  std::set<std::string> planned_nodes;
   for (auto& [gname, grec] : groups_) {
-    if (!in_scope(gname)) {
-      if (auto it = previous->groups.find(gname); it != previous->groups.end()) {
-        snap->groups.emplace(gname, it->second);
-      }
-      continue;
+    for (auto& [addr, nrec] : grec.nodes) {
+      if (cs.nodes.count(addr) || !planned_nodes.insert(addr).second) continue;
+      Plan p{Plan::kNode, addr, {gname}, false, false};
+      redis::Request r{nrec.endpoint, config_.RedisCredentials(gname), {}};
+      p.with_config = nrec.cycles_since_config >= refresh_cycles;
+      p.info_sections = nrec.info_sections;
+      r.encoded = node_commands_[p.info_sections][p.with_config];
+      requests.push_back(std::move(r));
+      plans.push_back(std::move(p));
     }
-    model::GroupSnapshot g;
-    g.name = gname;
-    g.views.reserve(cs.sentinels.size());
-    for (auto& [saddr, st] : cs.sentinels) {
-      auto vit = cs.views.find(saddr);
-      if (vit != cs.views.end()) {
-        auto it = vit->second.find(gname);
-        if (it != vit->second.end()) {
-          // Each (Sentinel, group) view belongs to this group alone: moved, not copied.
-          model::SentinelView v = std::move(it->second);
-          v.reachable = true;
-          v.monitors = true;
-          g.views.push_back(std::move(v));
-          continue;
+  }
+  ac.plans = std::move(plans);
+  ac.remaining = requests.size();
+  if (requests.empty()) return false;
+  // Each response is handled as soon as it arrives; the plans of one round are independent
+  // of each other, so their order does not matter.
+  const auto deadline = SteadyClock::now() + config_.poll_timeout;
+  for (size_t i = 0; i < requests.size(); ++i) {
+    pool_.Submit(std::move(requests[i]), deadline, [this, i](redis::Response&& resp) {
+      ActiveCycle& c = *active_cycle_;
+      Handle(c.plans[i], std::move(resp), c.cs, nullptr);
+      if (--c.remaining == 0) pool_.Interrupt();
+    });
+  }
+  return true;
+}
+
+void Poller::Handle(const Plan& p, redis::Response&& resp, CycleState& cs,
+                    const model::Snapshot* previous) {
+  if (p.kind == Plan::kNode) {
+    const uint64_t refresh_cycles = ConfigRefreshCycles();
+    model::NodeState n;
+    n.address = p.address;
+    // The record of the group that planned it (a node in two groups is polled once).
+    NodeRecord* rec = nullptr;
+    if (auto git = groups_.find(p.groups.front()); git != groups_.end()) {
+      if (auto it = git->second.nodes.find(p.address); it != git->second.nodes.end()) {
+        rec = &it->second;
+      }
+    }
+    if (rec != nullptr) n.announced = rec->announced;
+    if (p.info_sections && resp.status && resp.replies[0].is_error() && rec != nullptr) {
+      // It no longer takes INFO sections by name (restarted as an older version, or
+      // something in between that does not pass them): asked again, in a plain INFO,
+      // in the next round of this cycle.
+      log::Debug("INFO with sections refused; asking for all of INFO",
+                 {{"node", p.address}, {"err", resp.replies[0].str.substr(0, 120)}});
+      rec->info_sections = false;
+      rec->sections_refused_by = rec->last_run_id;  // not asked so again until it restarts
+      return;
+    }
+    n.round_trip = resp.round_trip;
+    Status s = resp.status;
+    if (s) s = ObserveNodeInfo(resp.replies[0], n);
+    if (!s) {
+      n.up = false;
+      n.error = model::PollError{"node", std::string(ErrorKindName(s.error().kind)),
+                                 s.error().message};
+      CountError("node", s.error().kind);
+      log::Debug("node poll failed", {{"node", p.address}, {"err", s.error().message}});
+      if (rec != nullptr) rec->cycles_since_config = refresh_cycles;  // re-read on return
+    } else {
+      n.up = true;
+      if (rec != nullptr) {
+        // A restarted node is re-read at once (history counts the restart).
+        const bool restarted =
+            !rec->last_run_id.empty() && !n.run_id.empty() && n.run_id != rec->last_run_id;
+        rec->last_run_id = n.run_id;
+        rec->info_sections = TakesInfoSections(n) && n.run_id != rec->sections_refused_by;
+        if (p.with_config) {
+          std::vector<redis::Reply> cfg(resp.replies.begin() + 1, resp.replies.end());
+          ObserveConfig(cfg, n);
+          rec->last_config = n;
+          rec->cycles_since_config = restarted ? refresh_cycles : 0;
+        } else {
+          const auto& c = rec->last_config;
+          n.config_save = c.config_save;
+          n.config_appendonly = c.config_appendonly;
+          n.config_min_replicas_to_write = c.config_min_replicas_to_write;
+          n.config_min_replicas_max_lag = c.config_min_replicas_max_lag;
+          n.config_unavailable = c.config_unavailable;
+          rec->cycles_since_config = restarted ? refresh_cycles : rec->cycles_since_config + 1;
         }
       }
-      const auto& groups = sentinels_[saddr].groups;
-      if (!st.up && std::find(groups.begin(), groups.end(), gname) != groups.end()) {
-        model::SentinelView v;
-        v.sentinel = saddr;
-        v.reachable = false;
-        g.views.push_back(std::move(v));
-      }
     }
-    // The majority primary among reachable Sentinels.
-    std::map<std::string, int> votes;
-    for (const auto& v : g.views) {
-      if (v.reachable && v.monitors && !v.primary.empty()) ++votes[v.primary];
-    }
-    int best = 0;
-    for (const auto& [addr, n] : votes) {
-      if (n > best) {
-        best = n;
-        g.primary = addr;
-      }
-    }
-    g.observed = !votes.empty();
-    if (g.observed) {
-      grec.last_success_at = now_sys;
-      grec.last_primary = g.primary;
-    } else {
-      g.primary = grec.last_primary;  // last known
-    }
-    g.observed_at = now_sys;
-    g.last_success_at = grec.last_success_at;
-    g.nodes.reserve(grec.nodes.size());
-    for (auto& [naddr, nrec] : grec.nodes) {
-      auto it = cs.nodes.find(naddr);
-      if (it == cs.nodes.end()) continue;  // discovered in the last round: next cycle
-      CycleState::PolledNode& polled = it->second;
-      model::NodeState n =
-          polled.moved_to != nullptr ? *polled.moved_to : std::move(polled.state);
-      n.announced = nrec.announced;
-      n.sentinel_role = naddr == g.primary ? model::Role::kPrimary : model::Role::kReplica;
-      g.nodes.push_back(std::move(n));  // within the reservation: no element moves
-      if (polled.moved_to == nullptr) polled.moved_to = &g.nodes.back();
-    }
-    grec.history.set_options(history_options);
-    grec.history.Update(g, now_sys);
-    g.history = grec.history.Summary();
-    g.assessment = assess::Assess(g, assess_options);
-    assess::HoldImminent(g.assessment, grec.imminent, now_sys, config_.imminent_hold);
-    snap->groups.emplace(gname, std::move(g));
+    cs.nodes[p.address].state = std::move(n);
+    return;
   }
 
-  if (only != nullptr) {
-    ++stats_.event_polls;
-    stats_.bytes_sent = pool_.bytes_sent();
-    stats_.bytes_received = pool_.bytes_received();
-    events_->Fill(*snap);
-    snap->stats = stats_;
-    Publish(snap);
-    return snap;
+  // Sentinels.
+  SentinelRecord& rec = sentinels_[p.address];
+  size_t next = 0;
+  if (p.kind == Plan::kSentinelGroups) {
+    ObserveSentinelGroups(p.address, p.groups, rec, resp, previous, cs);
+    return;
+  }
+  if (p.kind == Plan::kSentinel) {
+    model::SentinelState st;
+    st.address = p.address;
+    st.seed = rec.seed;
+    st.round_trip = resp.round_trip;
+    Status s = resp.status;
+    std::map<std::string, model::SentinelView> views;
+    if (s) s = ObserveSentinelInfo(resp.replies[0], st);
+    if (s) {
+      auto v = ObserveMasters(resp.replies[1], p.address, config_);
+      if (v) {
+        views = std::move(*v);
+      } else {
+        s = v.error();
+      }
+    }
+    if (!s) {
+      st.up = false;
+      st.groups = rec.groups;
+      st.error = model::PollError{"sentinel", std::string(ErrorKindName(s.error().kind)),
+                                  s.error().message};
+      CountError("sentinel", s.error().kind);
+      log::Debug("sentinel poll failed", {{"sentinel", p.address}, {"err", s.error().message}});
+      cs.sentinels[p.address] = std::move(st);
+      return;
+    }
+    st.up = true;
+    rec.groups.clear();
+    for (const auto& [g, _] : views) {
+      if (config_.WatchesGroup(g)) rec.groups.push_back(g);
+    }
+    st.groups = rec.groups;
+    cs.sentinels[p.address] = std::move(st);
+    cs.views[p.address] = std::move(views);
+    next = 2;
+  }
+  if (!resp.status) return;  // details round failed: the views keep their MASTERS data
+  auto& views = cs.views[p.address];
+  for (const auto& g : p.groups) {
+    if (next + 3 > resp.replies.size()) break;
+    auto it = views.find(g);
+    if (it != views.end()) {
+      model::SentinelView& v = it->second;
+      ObserveCkquorum(resp.replies[next], v);
+      if (Status s = ObserveReplicas(resp.replies[next + 1], config_, v); !s) {
+        log::Debug("bad SENTINEL REPLICAS", {{"sentinel", p.address}, {"err", s.error().message}});
+      }
+      if (Status s = ObservePeers(resp.replies[next + 2], config_, v); !s) {
+        log::Debug("bad SENTINEL SENTINELS", {{"sentinel", p.address}, {"err", s.error().message}});
+      }
+      cs.details_done[p.address].insert(g);
+    }
+    next += 3;
+  }
+}
+
+void Poller::LearnTopology(CycleState& cs) {
+  const auto now = SteadyClock::now();
+  for (auto& [saddr, views] : cs.views) {
+    for (auto& [g, v] : views) {
+      if (!config_.WatchesGroup(g)) continue;
+      GroupRecord& grec = groups_[g];
+      grec.last_listed = now;
+      auto touch = [&](const std::string& dialled, const std::string& announced) {
+        if (dialled.empty()) return;
+        auto e = redis::ParseEndpoint(dialled);
+        if (!e) return;
+        NodeRecord& n = grec.nodes[dialled];
+        n.endpoint = *e;
+        n.announced = announced;
+        n.last_listed = now;
+      };
+      touch(v.primary, v.primary_announced);
+      for (const auto& r : v.replicas) touch(r.address, r.announced);
+      for (const auto& peer : v.peers) {
+        if (peer.address.empty()) continue;
+        auto e = redis::ParseEndpoint(peer.address);
+        if (!e) continue;
+        SentinelRecord& srec = sentinels_[peer.address];
+        if (srec.endpoint.port == 0) {
+          srec.endpoint = *e;
+          log::Info("discovered sentinel", {{"sentinel", peer.address}, {"group", g}});
+        }
+        srec.last_listed = now;
+      }
+    }
+  }
+}
+
+model::SnapshotPtr Poller::AdvanceCycle(std::stop_token stop) {
+  LearnTopology(active_cycle_->cs);
+  while (++active_cycle_->round < kMaxRounds && !stop.stop_requested()) {
+    if (SubmitCycleRound()) return nullptr;
+  }
+  return FinishCycle();
+}
+
+model::GroupSnapshot Poller::AssembleGroup(const std::string& gname, GroupRecord& grec,
+                                           CycleState& cs, model::SysTime now_sys,
+                                           bool consume, const CycleState* also,
+                                           const model::GroupSnapshot* fallback) {
+  model::GroupSnapshot g;
+  g.name = gname;
+  g.views.reserve(cs.sentinels.size());
+  for (auto& [saddr, st] : cs.sentinels) {
+    auto vit = cs.views.find(saddr);
+    if (vit != cs.views.end()) {
+      auto it = vit->second.find(gname);
+      if (it != vit->second.end()) {
+        // Each (Sentinel, group) view belongs to this group alone: a full cycle moves it.
+        model::SentinelView v = consume ? std::move(it->second) : it->second;
+        v.reachable = true;
+        v.monitors = true;
+        g.views.push_back(std::move(v));
+        continue;
+      }
+    }
+    const auto& groups = sentinels_[saddr].groups;
+    if (!st.up && std::find(groups.begin(), groups.end(), gname) != groups.end()) {
+      model::SentinelView v;
+      v.sentinel = saddr;
+      v.reachable = false;
+      g.views.push_back(std::move(v));
+    }
+  }
+  // The majority primary among reachable Sentinels.
+  std::map<std::string, int> votes;
+  for (const auto& v : g.views) {
+    if (v.reachable && v.monitors && !v.primary.empty()) ++votes[v.primary];
+  }
+  int best = 0;
+  for (const auto& [addr, n] : votes) {
+    if (n > best) {
+      best = n;
+      g.primary = addr;
+    }
+  }
+  g.observed = !votes.empty();
+  if (g.observed) {
+    grec.last_success_at = now_sys;
+    grec.last_primary = g.primary;
+  } else {
+    g.primary = grec.last_primary;  // last known
+  }
+  g.observed_at = now_sys;
+  g.last_success_at = grec.last_success_at;
+  g.nodes.reserve(grec.nodes.size());
+  for (auto& [naddr, nrec] : grec.nodes) {
+    model::NodeState n;
+    if (auto it = cs.nodes.find(naddr); it != cs.nodes.end()) {
+      CycleState::PolledNode& polled = it->second;
+      if (polled.moved_to != nullptr) {
+        n = *polled.moved_to;
+      } else if (consume) {
+        n = std::move(polled.state);
+      } else {
+        n = polled.state;
+      }
+    } else if (also != nullptr && also->nodes.count(naddr)) {
+      n = also->nodes.at(naddr).state;  // the running cycle's answer
+    } else if (const model::NodeState* last =
+                   fallback != nullptr ? fallback->FindNode(naddr) : nullptr) {
+      n = *last;  // not asked now: as last seen
+    } else {
+      continue;  // discovered in the last round: next cycle
+    }
+    n.announced = nrec.announced;
+    n.sentinel_role = naddr == g.primary ? model::Role::kPrimary : model::Role::kReplica;
+    g.nodes.push_back(std::move(n));  // within the reservation: no element moves
+    if (consume) {
+      auto it = cs.nodes.find(naddr);
+      if (it != cs.nodes.end() && it->second.moved_to == nullptr)
+        it->second.moved_to = &g.nodes.back();
+    }
+  }
+  grec.history.set_options(HistoryOptionsFromConfig());
+  grec.history.Update(g, now_sys);
+  g.history = grec.history.Summary();
+  g.assessment = assess::Assess(g, AssessOptionsFromConfig());
+  assess::HoldImminent(g.assessment, grec.imminent, now_sys, config_.imminent_hold);
+  return g;
+}
+
+model::SnapshotPtr Poller::FinishCycle() {
+  std::unique_ptr<ActiveCycle> ac = std::move(active_cycle_);
+  CycleState& cs = ac->cs;
+  auto snap = std::make_shared<model::Snapshot>();
+  snap->cycle = ++cycle_;
+  snap->taken_at = ac->now_sys;
+  for (auto& [addr, st] : cs.sentinels) snap->sentinels.push_back(st);
+  for (auto& [gname, grec] : groups_) {
+    snap->groups.emplace(gname,
+                         AssembleGroup(gname, grec, cs, ac->now_sys, true, nullptr, nullptr));
   }
 
   // Forget what no Sentinel has listed for a long time.
+  const auto now = SteadyClock::now();
   std::set<redis::Endpoint> keep;
   for (auto it = groups_.begin(); it != groups_.end();) {
     auto& grec = it->second;
@@ -744,7 +770,7 @@ model::SnapshotPtr Poller::Cycle(const std::set<std::string>* only) {
     events_->SetSentinels(std::move(targets));
   }
 
-  const auto elapsed = SteadyClock::now() - cycle_start;
+  const auto elapsed = SteadyClock::now() - ac->start;
   ++stats_.cycles;
   stats_.poll_duration.Observe(std::chrono::duration<double>(elapsed).count());
   stats_.bytes_sent = pool_.bytes_sent();
@@ -758,9 +784,125 @@ model::SnapshotPtr Poller::Cycle(const std::set<std::string>* only) {
   snap->cycle_duration = elapsed;
   events_->Fill(*snap);
   snap->stats = stats_;
-  model::SnapshotPtr out = snap;
-  Publish(out);
-  return out;
+  Publish(snap);
+  return snap;
+}
+
+bool Poller::StartEventPoll(const std::set<std::string>& groups) {
+  auto ev = std::make_unique<ActiveEvent>();
+  ev->groups = groups;
+  ev->began = SteadyClock::now();
+  ev->previous = Latest();
+  const uint64_t refresh_cycles = ConfigRefreshCycles();
+  std::vector<redis::Request> requests;
+  std::vector<Plan> plans;
+  // The groups' Sentinels (a Sentinel first seen now waits for the next full cycle).
+  for (auto& [addr, rec] : sentinels_) {
+    Plan p{Plan::kSentinelGroups, addr, {}, false, false};
+    redis::Request r{rec.endpoint,
+                     config_.SentinelCredentials(rec.groups.empty() ? "" : rec.groups.front()), {}};
+    for (const auto& g : rec.groups) {
+      if (!groups.count(g) || !config_.WatchesGroup(g)) continue;
+      p.groups.push_back(g);
+      r.commands.push_back({"SENTINEL", "MASTER", g});
+      AddSentinelGroupCommands(g, r.commands);
+    }
+    if (r.commands.empty()) continue;
+    requests.push_back(std::move(r));
+    plans.push_back(std::move(p));
+  }
+  // Their data nodes that are up and not being asked already: a node that is down (a hung
+  // one costs a whole --poll.timeout) or still answering the cycle is left to the cycle.
+  std::set<std::string> planned_nodes;
+  for (const auto& gname : groups) {
+    auto git = groups_.find(gname);
+    if (git == groups_.end()) continue;
+    const model::GroupSnapshot* last = nullptr;
+    if (auto it = ev->previous->groups.find(gname); it != ev->previous->groups.end()) {
+      last = &it->second;
+    }
+    for (auto& [addr, nrec] : git->second.nodes) {
+      if (!planned_nodes.insert(addr).second || pool_.Busy(nrec.endpoint)) continue;
+      const model::NodeState* seen = last != nullptr ? last->FindNode(addr) : nullptr;
+      if (seen != nullptr && !seen->up) continue;
+      Plan p{Plan::kNode, addr, {gname}, false, false};
+      redis::Request r{nrec.endpoint, config_.RedisCredentials(gname), {}};
+      p.with_config = nrec.cycles_since_config >= refresh_cycles;
+      p.info_sections = nrec.info_sections;
+      r.encoded = node_commands_[p.info_sections][p.with_config];
+      requests.push_back(std::move(r));
+      plans.push_back(std::move(p));
+    }
+  }
+  if (requests.empty()) return false;
+  ev->plans = std::move(plans);
+  ev->remaining = requests.size();
+  active_event_ = std::move(ev);
+  const auto deadline = SteadyClock::now() + config_.poll_timeout;
+  for (size_t i = 0; i < requests.size(); ++i) {
+    pool_.Submit(std::move(requests[i]), deadline, [this, i](redis::Response&& resp) {
+      ActiveEvent& e = *active_event_;
+      const Plan& p = e.plans[i];
+      Handle(p, std::move(resp), e.cs, e.previous.get());
+      // What the cycle already has from this server is older: replaced, so the cycle's
+      // snapshot does not go back on this one.
+      if (active_cycle_) {
+        CycleState& ccs = active_cycle_->cs;
+        if (p.kind == Plan::kNode) {
+          auto it = ccs.nodes.find(p.address);
+          if (it != ccs.nodes.end() && it->second.moved_to == nullptr) {
+            it->second.state = e.cs.nodes[p.address].state;
+          }
+        } else if (auto cit = ccs.sentinels.find(p.address), eit = e.cs.sentinels.find(p.address);
+                   cit != ccs.sentinels.end() && cit->second.up && eit != e.cs.sentinels.end() &&
+                   eit->second.up) {
+          auto& mine = e.cs.views[p.address];
+          auto& theirs = ccs.views[p.address];
+          for (const auto& g : p.groups) {
+            if (auto v = mine.find(g); v != mine.end()) theirs[g] = v->second;
+          }
+        }
+      }
+      if (--e.remaining == 0) pool_.Interrupt();
+    });
+  }
+  return true;
+}
+
+void Poller::FinishEventPoll() {
+  ActiveEvent& ev = *active_event_;
+  CycleState& cs = ev.cs;
+  if (cs.sentinels.empty() && cs.nodes.empty()) return;  // nothing in scope
+  // Nodes the Sentinels list now (after a failover) are polled from the next cycle on.
+  LearnTopology(cs);
+  // Everything else as the latest snapshot has it now (a cycle may have ended meanwhile).
+  model::SnapshotPtr latest = Latest();
+  auto snap = std::make_shared<model::Snapshot>();
+  snap->cycle = latest->cycle;
+  snap->taken_at = latest->taken_at;
+  snap->cycle_duration = latest->cycle_duration;
+  for (const auto& st : latest->sentinels) {
+    auto it = cs.sentinels.find(st.address);
+    snap->sentinels.push_back(it == cs.sentinels.end() ? st : it->second);
+  }
+  const auto now_sys = std::chrono::system_clock::now();
+  for (auto& [gname, grec] : groups_) {
+    auto last = latest->groups.find(gname);
+    if (!ev.groups.count(gname)) {
+      if (last != latest->groups.end()) snap->groups.emplace(gname, last->second);
+      continue;
+    }
+    snap->groups.emplace(
+        gname,
+        AssembleGroup(gname, grec, cs, now_sys, false, active_cycle_ ? &active_cycle_->cs : nullptr,
+                      last != latest->groups.end() ? &last->second : nullptr));
+  }
+  ++stats_.event_polls;
+  stats_.bytes_sent = pool_.bytes_sent();
+  stats_.bytes_received = pool_.bytes_received();
+  events_->Fill(*snap);
+  snap->stats = stats_;
+  Publish(snap);
 }
 
 }  // namespace redis_ha::poll

@@ -11,14 +11,19 @@
 // - A cycle that overruns the interval is counted and the next one starts when it ends;
 //   cycles never stack. `Trigger()` starts the next cycle soon (at most one triggered
 //   cycle per half interval, capped at 500 ms).
-// - `TriggerGroup(g)` (a Sentinel event about group g) polls only that group at once: its
-//   Sentinels (SENTINEL MASTER g and the group's details) and its data nodes, and
-//   publishes a snapshot in which that group is new and every other group is carried over
-//   from the latest one. Event polls of a group are at least kGroupPollGap apart, come in
-//   bursts of at most kGroupPollBurst (a failover brings about ten events), then one per
-//   min(interval/2, 500 ms), so a flooding Sentinel polls its group about twice a second;
-//   the pause after one is at least as long as it took; events that arrive meanwhile are
-//   folded together.
+// - `TriggerGroup(g)` (a Sentinel event about group g) polls only that group at once, also
+//   while a full cycle is waiting for its last replies: its Sentinels (SENTINEL MASTER g and
+//   the group's details) and those of its data nodes that are up and not already being
+//   asked by the cycle. It publishes a snapshot in which that group is new (a node it did
+//   not ask is as the cycle or the latest snapshot last saw it) and every other group is
+//   carried over from the latest one. So a server that does not answer (a hung primary)
+//   delays an event by no more than the wait for that server, which the event poll does
+//   not join. What it learns also replaces the running cycle's older replies, so the
+//   cycle's snapshot never goes back on it. Event polls of a group are at least
+//   kGroupPollGap apart, come in bursts of at most kGroupPollBurst (a failover brings about
+//   ten events), then one per min(interval/2, 500 ms), so a flooding Sentinel polls its
+//   group about twice a second; one runs at a time, the pause after one is at least as
+//   long as it took, and events that arrive meanwhile are folded together.
 // - Each cycle's snapshot is assessed and published; `Latest()` never blocks on a cycle.
 //
 // Thread-safety: Start/Stop/Reload/Trigger/Latest are safe from any thread. PollOnce()
@@ -27,7 +32,6 @@
 #define REDIS_HA_POLL_POLLER_H_
 
 #include <chrono>
-#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
@@ -45,6 +49,7 @@
 #include "model/snapshot.h"
 #include "poll/subscriber.h"
 #include "redis/pool.h"
+#include "util/event_fd.h"
 
 namespace redis_ha::poll {
 
@@ -112,19 +117,50 @@ class Poller {
     assess::ImminentMemory imminent;
   };
   struct CycleState;
+  // What one request of a cycle or event poll is for.
+  struct Plan {
+    enum Kind { kSentinel, kSentinelDetails, kSentinelGroups, kNode } kind;
+    std::string address;
+    std::vector<std::string> groups;  // groups whose details were asked, in order
+    bool full = false;                // INFO + MASTERS first
+    bool with_config = false;
+    bool info_sections = false;       // a node asked for INFO's sections by name
+  };
+  // A full cycle in progress (rounds of requests; see Submit*).
+  struct ActiveCycle;
+  // An event poll in progress.
+  struct ActiveEvent;
 
   void Run(std::stop_token stop);
-  // A full cycle when `only` is null; otherwise an event poll of those groups.
-  model::SnapshotPtr Cycle(const std::set<std::string>* only = nullptr);
+  // Plans and submits the requests of a full cycle's next round; false if there are none.
+  bool SubmitCycleRound();
+  // After a round: learns the topology, then submits the next round or finishes the cycle
+  // (returns its snapshot, published; null while more rounds run).
+  model::SnapshotPtr AdvanceCycle(std::stop_token stop);
+  model::SnapshotPtr FinishCycle();
+  // Starts an event poll of `groups`; false if there was nothing to ask.
+  bool StartEventPoll(const std::set<std::string>& groups);
+  void FinishEventPoll();
+  // One response of a cycle (`previous` null) or event poll, into `cs`.
+  void Handle(const Plan& p, redis::Response&& resp, CycleState& cs,
+              const model::Snapshot* previous);
   // An event poll's SENTINEL MASTER/CKQUORUM/REPLICAS/SENTINELS replies for `groups`.
   void ObserveSentinelGroups(const std::string& address, const std::vector<std::string>& groups,
                              const SentinelRecord& rec, const redis::Response& resp,
                              const model::Snapshot* previous, CycleState& cs);
-  // Waits for the next full cycle's start, running due event polls meanwhile.
-  void AwaitNextCycle(std::stop_token stop, std::chrono::steady_clock::time_point start);
+  // Learns groups, nodes and Sentinels from what the Sentinels said in `cs`.
+  void LearnTopology(CycleState& cs);
+  // One group's snapshot from `cs`: views of the Sentinels in it, and nodes. A full cycle
+  // consumes `cs`; an event poll copies, and takes a node missing from `cs` from `also`
+  // (the running cycle) or else from `fallback` (the latest snapshot's group).
+  model::GroupSnapshot AssembleGroup(const std::string& name, GroupRecord& grec,
+                                     CycleState& cs, model::SysTime now_sys, bool consume,
+                                     const CycleState* also,
+                                     const model::GroupSnapshot* fallback);
   void Publish(model::SnapshotPtr snapshot);
   void ApplyPendingConfig();
   void CountError(const std::string& kind, ErrorKind reason);
+  uint64_t ConfigRefreshCycles() const;
   model::HistoryOptions HistoryOptionsFromConfig() const;
   assess::AssessOptions AssessOptionsFromConfig() const;
 
@@ -145,9 +181,13 @@ class Poller {
   std::function<void(const model::SnapshotPtr&)> on_publish_;
   model::SnapshotPtr retired_;  // the snapshot latest_ replaced, freed at the next publish
 
+  std::unique_ptr<ActiveCycle> active_cycle_;
+  std::unique_ptr<ActiveEvent> active_event_;
+  model::SnapshotPtr cycle_snapshot_;  // the last full cycle's
+
   // Shared state.
   mutable std::mutex mu_;
-  std::condition_variable_any wake_;
+  EventFd wake_;  // wakes the poll thread (it waits in the pool's epoll set)
   bool triggered_ = false;
   std::set<std::string> urgent_groups_;  // event polls asked for
 

@@ -7,6 +7,9 @@
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
 #include <thread>
 
 #include "lab/lab.h"
@@ -257,6 +260,98 @@ TEST_F(GateTest, SentinelEventsPollTheGroupBetweenCycles) {
   EXPECT_EQ(Value(after, "redis_ha_sentinel_up",
                   {{"sentinel", lab_->sentinels()[0]->address()}}),
             1.0);
+}
+
+// Bytes that process `pid` sent to the loopback server on `port` and the server has not read
+// yet (the receive queue of the server's end of that connection, from /proc/net/tcp); -1
+// when there is no such connection.
+long UnreadFrom(pid_t pid, int port) {
+  std::set<std::string> inodes;
+  const fs::path fds = "/proc/" + std::to_string(pid) + "/fd";
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(fds, ec)) {
+    const std::string target = fs::read_symlink(e.path(), ec).string();
+    if (target.rfind("socket:[", 0) == 0) inodes.insert(target.substr(8, target.size() - 9));
+  }
+  struct Row {
+    unsigned local, remote;
+    long rx;
+    std::string inode;
+  };
+  std::vector<Row> rows;
+  std::ifstream in("/proc/net/tcp");
+  std::string line;
+  std::getline(in, line);  // header
+  while (std::getline(in, line)) {
+    std::istringstream f(line);
+    std::string sl, local, remote, st, queues, tr, retr, uid, timeout, inode;
+    f >> sl >> local >> remote >> st >> queues >> tr >> retr >> uid >> timeout >> inode;
+    if (st != "01") continue;  // established
+    const auto port_of = [](const std::string& a) {
+      return std::stoul(a.substr(a.find(':') + 1), nullptr, 16);
+    };
+    rows.push_back({static_cast<unsigned>(port_of(local)), static_cast<unsigned>(port_of(remote)),
+                    std::stol(queues.substr(queues.find(':') + 1), nullptr, 16), inode});
+  }
+  for (const auto& mine : rows) {
+    if (mine.remote != static_cast<unsigned>(port) || !inodes.count(mine.inode)) continue;
+    for (const auto& theirs : rows) {
+      if (theirs.local == static_cast<unsigned>(port) && theirs.remote == mine.local)
+        return theirs.rx;
+    }
+  }
+  return -1;
+}
+
+// A Sentinel event that comes while a full cycle waits for a server that does not answer
+// (a hung replica) is polled and published at once, not when the cycle gives up on it.
+TEST_F(GateTest, SentinelEventsAreNotHeldUpByACycleWaitingForAHungNode) {
+  lab::LabOptions o;
+  o.down_after = 1000ms;
+  StartLab(o);
+  const std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+  dir_ = testing::TestDir("gate", name);
+  // Every cycle waits up to a minute for a server that does not answer.
+  exporter_ = std::make_unique<ExporterProcess>(
+      EXPORTER_BINARY,
+      std::vector<std::string>{"--sentinel", lab_->sentinels()[0]->address(), "--poll.interval",
+                               "60s", "--poll.timeout", "60s", "--gate.max-staleness", "5m"},
+      dir_ / "exporter.log");
+  ASSERT_TRUE(exporter_->Start().ok());
+  ASSERT_TRUE(WaitReady("group=mymaster&action=failover"));
+  auto* hung = lab_->replicas()[0];
+  auto* other = lab_->replicas()[1];
+  ASSERT_TRUE(hung->Pause());
+  // A reload starts a cycle now; its INFO request then waits in the hung replica's socket.
+  ASSERT_EQ(::kill(exporter_->process().pid(), SIGHUP), 0);
+  const pid_t pid = exporter_->process().pid();
+  const int hung_port = hung->port();
+  const bool waiting = lab::WaitFor([&] { return UnreadFrom(pid, hung_port) > 0; }, 10s, 20ms);
+  const auto before = exporter_->Scrape();
+  const auto cycles = Value(before, "redis_ha_exporter_poll_cycles_total");
+  ASSERT_TRUE(waiting) << "the cycle's request never reached the hung replica";
+  ASSERT_TRUE(cycles.has_value());
+
+  lab_->primary().Kill();
+  // +sdown, then the failover to the replica that answers (+switch-master): each shown by
+  // an event poll while the cycle is still waiting for the hung replica.
+  const bool flagged = WaitGate("group=mymaster&action=failover",
+                                [](const auto& r) { return Has(r.body, "primary_down"); }, 30s);
+  const bool switched = lab::WaitFor(
+      [&] {
+        return Has(exporter_->Get("/api/v1/groups?group=mymaster").body,
+                   "\"primary\":\"" + other->address() + "\"");
+      },
+      40s, 50ms);
+  const auto after = exporter_->Scrape();
+  const long still_unread = UnreadFrom(pid, hung_port);
+  ASSERT_TRUE(hung->Resume());
+  EXPECT_TRUE(flagged) << Gate("group=mymaster&action=failover").body;
+  EXPECT_TRUE(switched) << exporter_->Get("/api/v1/groups?group=mymaster").body;
+  EXPECT_GT(still_unread, 0) << "the cycle is no longer waiting for the hung replica";
+  EXPECT_EQ(Value(after, "redis_ha_exporter_poll_cycles_total"), cycles)
+      << "a full cycle ended; the event polls were not what showed it";
+  EXPECT_GE(Value(after, "redis_ha_exporter_event_polls_total").value_or(0), 2.0);
 }
 
 TEST_F(GateTest, PrimaryRestartedEmptyBlocksEverything) {
