@@ -1,6 +1,6 @@
 // bench_detect: one detection-latency trial. Subscribes to every Sentinel's +sdown and
-// +switch-master, kills (SIGKILL) the primary of one group, and timestamps on one
-// monotonic clock:
+// +switch-master, kills (SIGKILL; or stops, see --signal) the primary of one group, and
+// timestamps on one monotonic clock:
 //   sdown_ms        the first Sentinel's +sdown for that primary
 //   switch_ms       the first Sentinel's +switch-master for the group
 //   gate_sdown_ms   the exporter's /gate?group=G&action=failover first naming blocker
@@ -18,7 +18,9 @@
 // upper bound on when the exporter had it.
 //
 //   bench_detect --sentinels A,B,C --group G --primary ADDR --pid PID --exporter HOST:PORT
-//                [--timeout-s 60] [--quickack 1]     prints one JSON line
+//                [--timeout-s 60] [--quickack 1] [--signal kill|stop]   prints one JSON line
+// --signal stop: SIGSTOP instead of SIGKILL, a primary that hangs (its sockets stay open and
+// accept, nothing answers) rather than dies; it is sent SIGCONT when the trial ends.
 // --quickack 1: the HTTP client acknowledges at once (see http.h), so a server-side Nagle
 // stall does not add to the times: they then say when the snapshot had it.
 #include <hiredis/hiredis.h>
@@ -96,6 +98,7 @@ int main(int argc, char** argv) {
   std::string sentinels_arg, group, primary, exporter;
   pid_t pid = 0;
   double timeout_s = 60;
+  bool hang = false;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i], v = argv[i + 1];
     if (a == "--sentinels") sentinels_arg = v;
@@ -105,6 +108,7 @@ int main(int argc, char** argv) {
     else if (a == "--exporter") exporter = v;
     else if (a == "--timeout-s") timeout_s = std::atof(v.c_str());
     else if (a == "--quickack") bench::g_quickack = v == "1";
+    else if (a == "--signal" && (v == "kill" || v == "stop")) hang = v == "stop";
     else {
       std::fprintf(stderr, "bench_detect: unknown flag %s\n", a.c_str());
       return 2;
@@ -154,7 +158,7 @@ int main(int argc, char** argv) {
   std::string new_primary;  // from the +switch-master payload
   double api_ms_max = 0;
   const double t0 = MonoNow();
-  ::kill(pid, SIGKILL);
+  ::kill(pid, hang ? SIGSTOP : SIGKILL);
   auto rel = [&](double t) { return (t - t0) * 1000.0; };
   double gate_sent = 0, api_sent = 0, api_ms_sum = 0, next_api = 0;
   int api_n = 0;
@@ -250,5 +254,6 @@ int main(int argc, char** argv) {
       num(api_switch).c_str(), num(api_view).c_str(), new_primary.c_str(), gate_n,
       gate_n ? gate_ms_sum / gate_n : 0.0, api_n, api_n ? api_ms_sum / api_n : 0.0, api_ms_max);
   for (auto* c : subs) redisFree(c);
+  if (hang) ::kill(pid, SIGCONT);
   return 0;
 }
