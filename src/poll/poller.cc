@@ -796,8 +796,21 @@ bool Poller::StartEventPoll(const std::set<std::string>& groups) {
   const uint64_t refresh_cycles = ConfigRefreshCycles();
   std::vector<redis::Request> requests;
   std::vector<Plan> plans;
-  // The groups' Sentinels (a Sentinel first seen now waits for the next full cycle).
+  // The groups' Sentinels (a Sentinel first seen now waits for the next full cycle), except
+  // one that is down in the latest snapshot: it stays as that snapshot has it (a hung one
+  // would hold the event poll for a whole --poll.timeout).
   for (auto& [addr, rec] : sentinels_) {
+    const model::SentinelState* seen = nullptr;
+    for (const auto& st : ev->previous->sentinels) {
+      if (st.address == addr) seen = &st;
+    }
+    if (seen != nullptr && !seen->up) {
+      if (std::any_of(rec.groups.begin(), rec.groups.end(),
+                      [&](const std::string& g) { return groups.count(g) > 0; })) {
+        ev->cs.sentinels[addr] = *seen;
+      }
+      continue;
+    }
     Plan p{Plan::kSentinelGroups, addr, {}, false, false};
     redis::Request r{rec.endpoint,
                      config_.SentinelCredentials(rec.groups.empty() ? "" : rec.groups.front()), {}};

@@ -13,10 +13,10 @@
 //   cycle per half interval, capped at 500 ms).
 // - `TriggerGroup(g)` (a Sentinel event about group g) polls only that group at once, also
 //   while a full cycle is waiting for its last replies: its Sentinels (SENTINEL MASTER g and
-//   the group's details) and those of its data nodes that are up and not already being
-//   asked by the cycle. It publishes a snapshot in which that group is new (a node it did
-//   not ask is as the cycle or the latest snapshot last saw it) and every other group is
-//   carried over from the latest one. So a server that does not answer (a hung primary)
+//   the group's details) and its data nodes, except those down in the latest snapshot and
+//   nodes the cycle is still asking. It publishes a snapshot in which that group is new (a
+//   server it did not ask is as the cycle or the latest snapshot last saw it) and every
+//   other group is carried over from the latest one. So a server that does not answer (a hung primary)
 //   delays an event by no more than the wait for that server, which the event poll does
 //   not join. What it learns also replaces the running cycle's older replies, so the
 //   cycle's snapshot never goes back on it. Event polls of a group are at least

@@ -226,6 +226,7 @@ void ConnectionPool::Expire(Clock::time_point now) {
     Connection* c = j->conn;
     auto& jobs = queues_[c].jobs;
     const bool on_wire = jobs.front().get() == j;
+    const auto j_budget_ms = j->budget.count();
     const Status s =
         on_wire && j->started && c->resolving()
             ? MakeError(ErrorKind::kTimeout, "resolving " + j->request.endpoint.host +
@@ -235,8 +236,24 @@ void ConnectionPool::Expire(Clock::time_point now) {
                                                  j->request.endpoint.ToString() + " within " +
                                                  std::to_string(j->budget.count()) + "ms");
     if (on_wire) {
+      // The requests queued behind it on this connection fail with it: the server did not
+      // answer the one ahead, and re-sending them on a new connection would make each wait
+      // for a deadline of its own.
+      std::vector<std::unique_ptr<Job>> behind;
+      while (jobs.size() > 1) {
+        behind.push_back(std::move(jobs[1]));
+        jobs.erase(jobs.begin() + 1);
+        deadlines_.erase(behind.back()->deadline_entry);
+      }
       c->Close();
       Finish(c, s);
+      for (auto& b : behind) {
+        b->response.status = MakeError(
+            ErrorKind::kTimeout, "no reply from " + b->request.endpoint.ToString() +
+                                     ": the request ahead of it got none within " +
+                                     std::to_string(j_budget_ms) + "ms");
+        Deliver(std::move(b));
+      }
       continue;
     }
     // Still waiting behind another request on its connection.

@@ -9,7 +9,8 @@
 //   only for that server, never for the others.
 // - Every request has its own deadline, the wait behind an earlier request included. A
 //   request not answered by then gets ErrorKind::kTimeout; if it was on the wire, its
-//   connection is closed (a late reply would desynchronise the pipeline).
+//   connection is closed (a late reply would desynchronise the pipeline) and the requests
+//   queued behind it fail with it (kTimeout): the server did not answer the one ahead.
 // - `Run()` waits for replies on all servers at once with epoll(7) and calls each request's
 //   handler exactly once, as soon as it is answered, failed or timed out. Handlers may
 //   Submit more requests. `Execute()` is a whole batch: submit, run, return when every

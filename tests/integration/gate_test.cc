@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
@@ -263,8 +264,8 @@ TEST_F(GateTest, SentinelEventsPollTheGroupBetweenCycles) {
 }
 
 // Bytes that process `pid` sent to the loopback server on `port` and the server has not read
-// yet (the receive queue of the server's end of that connection, from /proc/net/tcp); -1
-// when there is no such connection.
+// yet (the receive queue of the server's end of the connection, from /proc/net/tcp; the most
+// over its connections there); -1 when there is no such connection.
 long UnreadFrom(pid_t pid, int port) {
   std::set<std::string> inodes;
   const fs::path fds = "/proc/" + std::to_string(pid) + "/fd";
@@ -293,14 +294,16 @@ long UnreadFrom(pid_t pid, int port) {
     rows.push_back({static_cast<unsigned>(port_of(local)), static_cast<unsigned>(port_of(remote)),
                     std::stol(queues.substr(queues.find(':') + 1), nullptr, 16), inode});
   }
+  long most = -1;  // over its connections there (a Sentinel also has its subscription)
   for (const auto& mine : rows) {
     if (mine.remote != static_cast<unsigned>(port) || !inodes.count(mine.inode)) continue;
     for (const auto& theirs : rows) {
-      if (theirs.local == static_cast<unsigned>(port) && theirs.remote == mine.local)
-        return theirs.rx;
+      if (theirs.local == static_cast<unsigned>(port) && theirs.remote == mine.local) {
+        most = std::max(most, theirs.rx);
+      }
     }
   }
-  return -1;
+  return most;
 }
 
 // A Sentinel event that comes while a full cycle waits for a server that does not answer
@@ -352,6 +355,62 @@ TEST_F(GateTest, SentinelEventsAreNotHeldUpByACycleWaitingForAHungNode) {
   EXPECT_EQ(Value(after, "redis_ha_exporter_poll_cycles_total"), cycles)
       << "a full cycle ended; the event polls were not what showed it";
   EXPECT_GE(Value(after, "redis_ha_exporter_event_polls_total").value_or(0), 2.0);
+}
+
+// An event poll leaves out a Sentinel that the latest snapshot has down: a hung one would
+// hold it until the cycle that waits for that Sentinel gives up.
+TEST_F(GateTest, AnEventPollLeavesOutASentinelThatIsDown) {
+  lab::LabOptions o;
+  o.down_after = 1000ms;
+  StartLab(o);
+  const std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+  dir_ = testing::TestDir("gate", name);
+  const fs::path cfg = dir_ / "config.yml";
+  auto write_config = [&](const std::string& interval, const std::string& timeout) {
+    std::ofstream(cfg) << "poll:\n  interval: " << interval << "\n  timeout: " << timeout
+                       << "\ngate:\n  max-staleness: 5m\n";
+  };
+  write_config("1s", "300ms");
+  exporter_ = std::make_unique<ExporterProcess>(
+      EXPORTER_BINARY,
+      std::vector<std::string>{"--config", cfg.string(), "--sentinel",
+                               lab_->sentinels()[0]->address()},
+      dir_ / "exporter.log");
+  ASSERT_TRUE(exporter_->Start().ok());
+  ASSERT_TRUE(WaitReady("group=mymaster&action=failover"));
+  auto* hung = lab_->sentinels()[2];
+  ASSERT_TRUE(hung->Pause());
+  const bool down = exporter_->WaitForMetrics(
+      [&](const auto& m) {
+        return Value(m, "redis_ha_sentinel_up", {{"sentinel", hung->address()}}) == 0.0;
+      },
+      10s);
+  // From the next cycle on, a cycle waits up to a minute for the hung Sentinel.
+  write_config("60s", "60s");
+  const pid_t pid = exporter_->process().pid();
+  ASSERT_EQ(::kill(pid, SIGHUP), 0);
+  const int hung_port = hung->port();
+  const bool waiting = lab::WaitFor([&] { return UnreadFrom(pid, hung_port) > 0; }, 10s, 20ms);
+  const auto before = exporter_->Scrape();
+  const auto cycles = Value(before, "redis_ha_exporter_poll_cycles_total");
+  ASSERT_TRUE(down) << "the hung Sentinel was never down";
+  ASSERT_TRUE(waiting) << "no cycle's request reached the hung Sentinel";
+  ASSERT_TRUE(cycles.has_value());
+
+  lab_->primary().Kill();
+  // The two other Sentinels are a quorum: +sdown, then the failover.
+  const bool flagged = WaitGate("group=mymaster&action=failover",
+                                [](const auto& r) { return Has(r.body, "primary_down"); }, 30s);
+  const auto after = exporter_->Scrape();
+  const long still_unread = UnreadFrom(pid, hung_port);
+  ASSERT_TRUE(hung->Resume());
+  EXPECT_TRUE(flagged) << Gate("group=mymaster&action=failover").body;
+  EXPECT_GT(still_unread, 0) << "the cycle is no longer waiting for the hung Sentinel";
+  EXPECT_EQ(Value(after, "redis_ha_exporter_poll_cycles_total"), cycles)
+      << "a full cycle ended; the event polls were not what showed it";
+  EXPECT_GE(Value(after, "redis_ha_exporter_event_polls_total").value_or(0), 1.0);
+  // It is still shown as the latest snapshot had it: down.
+  EXPECT_EQ(Value(after, "redis_ha_sentinel_up", {{"sentinel", hung->address()}}), 0.0);
 }
 
 TEST_F(GateTest, PrimaryRestartedEmptyBlocksEverything) {

@@ -116,7 +116,8 @@ TEST(PoolTest, ARequestForABusyServerWaitsOnItsConnectionAndGetsItsOwnReplies) {
 }
 
 // Each request keeps its own deadline, the wait behind another included; the one waiting
-// times out without being sent, the one on the wire at its own deadline.
+// times out without being sent, the one on the wire at its own deadline, and the ones still
+// queued behind it with it.
 TEST(PoolTest, ARequestWaitingBehindAStalledOneTimesOutAtItsOwnDeadline) {
   FakeServer stalled([](int, const std::atomic<bool>& stop) { FakeServer::WaitForStop(stop); });
   ConnectionPool pool;
@@ -126,10 +127,18 @@ TEST(PoolTest, ARequestWaitingBehindAStalledOneTimesOutAtItsOwnDeadline) {
               [&](Response&& r) { got.emplace_back(1, r.status); });
   pool.Submit(Req(stalled, {{"PING"}}), t0 + 100ms,
               [&](Response&& r) { got.emplace_back(2, r.status); });
-  while (pool.in_flight() > 0) pool.Run(t0 + 10s, {});
-  ASSERT_EQ(got.size(), 2u);
+  pool.Submit(Req(stalled, {{"PING"}}), t0 + 60s,
+              [&](Response&& r) { got.emplace_back(3, r.status); });
+  while (pool.in_flight() > 0) pool.Run(t0 + 120s, {});
+  ASSERT_EQ(got.size(), 3u);
   EXPECT_EQ(got[0].first, 2);  // the shorter deadline comes first, though submitted second
   EXPECT_EQ(got[1].first, 1);
+  // The third fails with the one on the wire, not at its own deadline a minute later.
+  EXPECT_EQ(got[2].first, 3);
+  EXPECT_LT(ConnectionPool::Clock::now(), t0 + 60s);
+  EXPECT_NE(got[2].second.error().message.find("the request ahead of it got none"),
+            std::string::npos)
+      << got[2].second.error().message;
   for (const auto& [_, s] : got) {
     ASSERT_FALSE(s.ok());
     EXPECT_EQ(s.error().kind, ErrorKind::kTimeout);
