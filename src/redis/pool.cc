@@ -386,7 +386,9 @@ void ConnectionPool::Run(Clock::time_point until, std::stop_token stop, const Ev
     if (!deadlines_.empty()) next = std::min(next, deadlines_.begin()->first);
     auto wait = std::chrono::milliseconds(1000);
     if (next - now < wait) wait = std::chrono::ceil<std::chrono::milliseconds>(next - now);
-    if (stop.stop_possible()) wait = std::min(wait, std::chrono::milliseconds(50));
+    // A stop request cannot wake epoll_wait by itself; a caller that gives `wake` notifies
+    // it when it asks to stop (Poller::Stop), anyone else is checked on every 50 ms.
+    if (stop.stop_possible() && wake_fd < 0) wait = std::min(wait, std::chrono::milliseconds(50));
     if (resolving) wait = std::min(wait, std::chrono::milliseconds(100));
     const int n = ::epoll_wait(epoll_.get(), events.data(), static_cast<int>(events.size()),
                                static_cast<int>(wait.count()));

@@ -86,7 +86,8 @@ class ConnectionPool {
   // has been handed over, `until` has passed, `wake` (when given) has been notified (it is
   // drained), or a handler called Interrupt(). Called with nothing in flight, it waits for
   // `until` or `wake`. A stop request fails every request in flight (kTimeout), calls their
-  // handlers and returns.
+  // handlers and returns; it is seen at once when the caller also notifies `wake`, else
+  // within 50 ms.
   void Run(Clock::time_point until, std::stop_token stop, const EventFd* wake = nullptr);
   // From a handler: the current Run() returns once the events at hand are handled.
   void Interrupt() { interrupted_ = true; }
