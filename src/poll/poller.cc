@@ -395,6 +395,18 @@ uint64_t Poller::ConfigRefreshCycles() const {
                                std::max<int64_t>(1, config_.poll_interval.count())));
 }
 
+void Poller::PlanNode(const std::string& group, const std::string& address,
+                      const NodeRecord& rec, uint64_t refresh_cycles,
+                      std::vector<redis::Request>& requests, std::vector<Plan>& plans) {
+  Plan p{Plan::kNode, address, {group}, false, false};
+  redis::Request r{rec.endpoint, config_.RedisCredentials(group), {}};
+  p.with_config = rec.cycles_since_config >= refresh_cycles;
+  p.info_sections = rec.info_sections;
+  r.encoded = node_commands_[p.info_sections][p.with_config];
+  requests.push_back(std::move(r));
+  plans.push_back(std::move(p));
+}
+
 bool Poller::SubmitCycleRound() {
   ActiveCycle& ac = *active_cycle_;
   CycleState& cs = ac.cs;
@@ -443,13 +455,7 @@ bool Poller::SubmitCycleRound() {
   for (auto& [gname, grec] : groups_) {
     for (auto& [addr, nrec] : grec.nodes) {
       if (cs.nodes.count(addr) || !planned_nodes.insert(addr).second) continue;
-      Plan p{Plan::kNode, addr, {gname}, false, false};
-      redis::Request r{nrec.endpoint, config_.RedisCredentials(gname), {}};
-      p.with_config = nrec.cycles_since_config >= refresh_cycles;
-      p.info_sections = nrec.info_sections;
-      r.encoded = node_commands_[p.info_sections][p.with_config];
-      requests.push_back(std::move(r));
-      plans.push_back(std::move(p));
+      PlanNode(gname, addr, nrec, refresh_cycles, requests, plans);
     }
   }
   ac.plans = std::move(plans);
@@ -838,13 +844,7 @@ bool Poller::StartEventPoll(const std::set<std::string>& groups) {
       if (!planned_nodes.insert(addr).second || pool_.Busy(nrec.endpoint)) continue;
       const model::NodeState* seen = last != nullptr ? last->FindNode(addr) : nullptr;
       if (seen != nullptr && !seen->up) continue;
-      Plan p{Plan::kNode, addr, {gname}, false, false};
-      redis::Request r{nrec.endpoint, config_.RedisCredentials(gname), {}};
-      p.with_config = nrec.cycles_since_config >= refresh_cycles;
-      p.info_sections = nrec.info_sections;
-      r.encoded = node_commands_[p.info_sections][p.with_config];
-      requests.push_back(std::move(r));
-      plans.push_back(std::move(p));
+      PlanNode(gname, addr, nrec, refresh_cycles, requests, plans);
     }
   }
   if (requests.empty()) return false;

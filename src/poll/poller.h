@@ -132,6 +132,10 @@ class Poller {
   struct ActiveEvent;
 
   void Run(std::stop_token stop);
+  // One data node's request (INFO, and CONFIG GET when due), planned for `group`.
+  void PlanNode(const std::string& group, const std::string& address, const NodeRecord& rec,
+                uint64_t refresh_cycles, std::vector<redis::Request>& requests,
+                std::vector<Plan>& plans);
   // Plans and submits the requests of a full cycle's next round; false if there are none.
   bool SubmitCycleRound();
   // After a round: learns the topology, then submits the next round or finishes the cycle

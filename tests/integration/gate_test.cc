@@ -59,15 +59,25 @@ class GateTest : public ::testing::Test {
     Status s = lab_->Start();
     ASSERT_TRUE(s.ok()) << s.error().message;
   }
-  void StartExporter(std::vector<std::string> extra = {}) {
-    const std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    dir_ = testing::TestDir("gate", name);
-    std::vector<std::string> args = {"--sentinel", lab_->sentinels()[0]->address(),
-                                     "--poll.interval", "100ms", "--gate.failover-cooldown", "3s"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    exporter_ = std::make_unique<ExporterProcess>(EXPORTER_BINARY, args, dir_ / "exporter.log");
+  // This test's directory (for the exporter's log and files).
+  const fs::path& Dir() {
+    if (dir_.empty()) {
+      dir_ = testing::TestDir("gate",
+                              ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    }
+    return dir_;
+  }
+  // The exporter seeded with the first Sentinel, with `args` and nothing else.
+  void Launch(std::vector<std::string> args) {
+    args.insert(args.begin(), {"--sentinel", lab_->sentinels()[0]->address()});
+    exporter_ = std::make_unique<ExporterProcess>(EXPORTER_BINARY, args, Dir() / "exporter.log");
     Status s = exporter_->Start();
     ASSERT_TRUE(s.ok()) << s.error().message;
+  }
+  void StartExporter(std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {"--poll.interval", "100ms", "--gate.failover-cooldown", "3s"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    Launch(args);
   }
   void TearDown() override {
     if (HasFailure() && exporter_) std::cerr << "exporter log:\n" << exporter_->Log();
@@ -235,14 +245,7 @@ TEST_F(GateTest, SentinelEventsPollTheGroupBetweenCycles) {
   lab::LabOptions o;
   o.down_after = 1000ms;
   StartLab(o);
-  const std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-  dir_ = testing::TestDir("gate", name);
-  exporter_ = std::make_unique<ExporterProcess>(
-      EXPORTER_BINARY,
-      std::vector<std::string>{"--sentinel", lab_->sentinels()[0]->address(), "--poll.interval",
-                               "30s", "--gate.max-staleness", "5m"},
-      dir_ / "exporter.log");
-  ASSERT_TRUE(exporter_->Start().ok());
+  Launch({"--poll.interval", "30s", "--gate.max-staleness", "5m"});
   ASSERT_TRUE(WaitReady("group=mymaster&action=failover"));
   const auto before = exporter_->Scrape();
   const auto cycles = Value(before, "redis_ha_exporter_poll_cycles_total");
@@ -312,15 +315,8 @@ TEST_F(GateTest, SentinelEventsAreNotHeldUpByACycleWaitingForAHungNode) {
   lab::LabOptions o;
   o.down_after = 1000ms;
   StartLab(o);
-  const std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-  dir_ = testing::TestDir("gate", name);
   // Every cycle waits up to a minute for a server that does not answer.
-  exporter_ = std::make_unique<ExporterProcess>(
-      EXPORTER_BINARY,
-      std::vector<std::string>{"--sentinel", lab_->sentinels()[0]->address(), "--poll.interval",
-                               "60s", "--poll.timeout", "60s", "--gate.max-staleness", "5m"},
-      dir_ / "exporter.log");
-  ASSERT_TRUE(exporter_->Start().ok());
+  Launch({"--poll.interval", "60s", "--poll.timeout", "60s", "--gate.max-staleness", "5m"});
   ASSERT_TRUE(WaitReady("group=mymaster&action=failover"));
   auto* hung = lab_->replicas()[0];
   auto* other = lab_->replicas()[1];
@@ -363,20 +359,13 @@ TEST_F(GateTest, AnEventPollLeavesOutASentinelThatIsDown) {
   lab::LabOptions o;
   o.down_after = 1000ms;
   StartLab(o);
-  const std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-  dir_ = testing::TestDir("gate", name);
-  const fs::path cfg = dir_ / "config.yml";
+  const fs::path cfg = Dir() / "config.yml";
   auto write_config = [&](const std::string& interval, const std::string& timeout) {
     std::ofstream(cfg) << "poll:\n  interval: " << interval << "\n  timeout: " << timeout
                        << "\ngate:\n  max-staleness: 5m\n";
   };
   write_config("1s", "300ms");
-  exporter_ = std::make_unique<ExporterProcess>(
-      EXPORTER_BINARY,
-      std::vector<std::string>{"--config", cfg.string(), "--sentinel",
-                               lab_->sentinels()[0]->address()},
-      dir_ / "exporter.log");
-  ASSERT_TRUE(exporter_->Start().ok());
+  Launch({"--config", cfg.string()});
   ASSERT_TRUE(WaitReady("group=mymaster&action=failover"));
   auto* hung = lab_->sentinels()[2];
   ASSERT_TRUE(hung->Pause());
