@@ -1316,7 +1316,8 @@ MEASURE_NOTES = """\
 - **Gate**: `bench_http rate`, open loop at 1000 requests/s on 8 keep-alive connections while
   the exporter polls and is scraped; latency from when each request was due. Then the same
   load on `/healthz`, which reads nothing: the difference is what the gate itself costs.
-- **Detection**: `bench_detect` subscribes to every Sentinel, SIGKILLs a primary and polls the
+- **Detection**: `bench_detect` subscribes to every Sentinel, SIGKILLs a primary (in other
+  groups, SIGSTOPs one: a hung primary, continued after the trial) and polls the
   exporter's `/gate?group=G&action=failover` (≈1 ms apart) and `/api/v1/groups?group=G` (every 50 ms
   until our poll shows the node down, back to back once `+switch-master` is out):
   `primary_down` in the gate means a Sentinel's s_down/o_down flag is in the published
