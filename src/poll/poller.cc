@@ -67,6 +67,8 @@ struct Poller::ActiveEvent {
   std::vector<Plan> plans;
   size_t remaining = 0;
   SteadyClock::time_point began;
+  SteadyClock::time_point asked;  // when the first of its events came
+  std::chrono::nanoseconds served{0};  // the longest a server took to answer it, once sent
   model::SnapshotPtr previous;  // the latest snapshot when it began
 };
 
@@ -134,7 +136,7 @@ void Poller::TriggerGroup(const std::string& group) {
   if (group.empty()) return Trigger();
   {
     std::lock_guard lock(mu_);
-    urgent_groups_.insert(group);
+    urgent_groups_.try_emplace(group, SteadyClock::now());
   }
   wake_.Notify();
 }
@@ -227,6 +229,7 @@ void Poller::Run(std::stop_token stop) {
     }
     if (stop.stop_requested()) break;
     std::set<std::string> due_groups;
+    auto first_asked = SteadyClock::time_point::max();  // the oldest event among due_groups
     auto event_due = SteadyClock::time_point::max();
     {
       std::lock_guard lock(mu_);
@@ -240,12 +243,15 @@ void Poller::Run(std::stop_token stop) {
       }
       if (!active_event_ && !urgent_groups_.empty()) {
         // The earliest moment a pending event poll may run: per group, and overall.
-        for (const auto& g : urgent_groups_) event_due = std::min(event_due, EventPollDue(g, now));
+        for (const auto& [g, _] : urgent_groups_) {
+          event_due = std::min(event_due, EventPollDue(g, now));
+        }
         event_due = std::max(event_due, event_poll_ended + event_poll_took);
         if (event_due <= now) {
           for (auto it = urgent_groups_.begin(); it != urgent_groups_.end();) {
-            if (EventPollDue(*it, now) <= now) {
-              due_groups.insert(*it);
+            if (EventPollDue(it->first, now) <= now) {
+              due_groups.insert(it->first);
+              first_asked = std::min(first_asked, it->second);
               it = urgent_groups_.erase(it);
             } else {
               ++it;
@@ -281,7 +287,7 @@ void Poller::Run(std::stop_token stop) {
         b.tokens -= 1;
         b.last = began;
       }
-      StartEventPoll(due_groups);
+      if (StartEventPoll(due_groups)) active_event_->asked = first_asked;
     }
     if ((active_cycle_ && active_cycle_->remaining == 0) ||
         (active_event_ && active_event_->remaining == 0))
@@ -856,6 +862,7 @@ bool Poller::StartEventPoll(const std::set<std::string>& groups) {
     pool_.Submit(std::move(requests[i]), deadline, [this, i](redis::Response&& resp) {
       ActiveEvent& e = *active_event_;
       const Plan& p = e.plans[i];
+      e.served = std::max(e.served, resp.round_trip);
       Handle(p, std::move(resp), e.cs, e.previous.get());
       // What the cycle already has from this server is older: replaced, so the cycle's
       // snapshot does not go back on this one.
@@ -911,6 +918,16 @@ void Poller::FinishEventPoll() {
                       last != latest->groups.end() ? &last->second : nullptr));
   }
   ++stats_.event_polls;
+  const auto ms = [](auto d) {
+    return std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(d).count() / 1000.0);
+  };
+  const auto now = SteadyClock::now();
+  log::Debug("event poll published",
+             {{"groups", std::to_string(ev.groups.size())},
+              {"first", *ev.groups.begin()},
+              {"waited_ms", ms(ev.began - ev.asked)},
+              {"took_ms", ms(now - ev.began)},
+              {"longest_answer_ms", ms(ev.served)}});
   stats_.bytes_sent = pool_.bytes_sent();
   stats_.bytes_received = pool_.bytes_received();
   events_->Fill(*snap);

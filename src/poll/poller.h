@@ -193,7 +193,8 @@ class Poller {
   mutable std::mutex mu_;
   EventFd wake_;  // wakes the poll thread (it waits in the pool's epoll set)
   bool triggered_ = false;
-  std::set<std::string> urgent_groups_;  // event polls asked for
+  // Event polls asked for, with when each group was first asked for since its last one.
+  std::map<std::string, std::chrono::steady_clock::time_point> urgent_groups_;
 
   // Poll thread: each group's event-poll budget (a token bucket).
   struct EventBudget {
