@@ -147,11 +147,7 @@ model::SnapshotPtr Poller::Latest() const {
 }
 
 model::SnapshotPtr Poller::PollOnce() {
-  ApplyPendingConfig();
-  active_cycle_ = std::make_unique<ActiveCycle>();
-  active_cycle_->start = SteadyClock::now();
-  active_cycle_->now_sys = std::chrono::system_clock::now();
-  if (!SubmitCycleRound()) return AdvanceCycle({});
+  StartCycle(SteadyClock::now());
   while (true) {
     if (active_cycle_->remaining == 0) {
       if (auto snap = AdvanceCycle({})) return snap;
@@ -271,13 +267,9 @@ void Poller::Run(std::stop_token stop) {
         EventPollDue(entry.first, now);
         return entry.second.tokens >= kGroupPollBurst && entry.second.last + kGroupPollGap <= now;
       });
-      ApplyPendingConfig();
+      StartCycle(now);
       cycle_started = now;
       next_cycle = now + config_.poll_interval;
-      active_cycle_ = std::make_unique<ActiveCycle>();
-      active_cycle_->start = now;
-      active_cycle_->now_sys = std::chrono::system_clock::now();
-      SubmitCycleRound();  // none (no Sentinel configured): finished at the next turn
     }
     if (!due_groups.empty()) {
       const auto began = SteadyClock::now();
@@ -411,6 +403,14 @@ void Poller::PlanNode(const std::string& group, const std::string& address,
   r.encoded = node_commands_[p.info_sections][p.with_config];
   requests.push_back(std::move(r));
   plans.push_back(std::move(p));
+}
+
+void Poller::StartCycle(SteadyClock::time_point now) {
+  ApplyPendingConfig();
+  active_cycle_ = std::make_unique<ActiveCycle>();
+  active_cycle_->start = now;
+  active_cycle_->now_sys = std::chrono::system_clock::now();
+  SubmitCycleRound();  // none (no Sentinel configured): finished at the next turn
 }
 
 bool Poller::SubmitCycleRound() {
@@ -864,29 +864,37 @@ bool Poller::StartEventPoll(const std::set<std::string>& groups) {
       const Plan& p = e.plans[i];
       e.served = std::max(e.served, resp.round_trip);
       Handle(p, std::move(resp), e.cs, e.previous.get());
-      // What the cycle already has from this server is older: replaced, so the cycle's
-      // snapshot does not go back on this one.
-      if (active_cycle_) {
-        CycleState& ccs = active_cycle_->cs;
-        if (p.kind == Plan::kNode) {
-          auto it = ccs.nodes.find(p.address);
-          if (it != ccs.nodes.end() && it->second.moved_to == nullptr) {
-            it->second.state = e.cs.nodes[p.address].state;
-          }
-        } else if (auto cit = ccs.sentinels.find(p.address), eit = e.cs.sentinels.find(p.address);
-                   cit != ccs.sentinels.end() && cit->second.up && eit != e.cs.sentinels.end() &&
-                   eit->second.up) {
-          auto& mine = e.cs.views[p.address];
-          auto& theirs = ccs.views[p.address];
-          for (const auto& g : p.groups) {
-            if (auto v = mine.find(g); v != mine.end()) theirs[g] = v->second;
-          }
-        }
-      }
+      if (active_cycle_) ReplaceOlder(p, e.cs, active_cycle_->cs);
       if (--e.remaining == 0) pool_.Interrupt();
     });
   }
   return true;
+}
+
+void Poller::ReplaceOlder(const Plan& p, const CycleState& newer, CycleState& cycle) {
+  if (p.kind == Plan::kNode) {
+    // Not in `newer` when the node refused INFO sections: the cycle keeps its own answer.
+    auto from = newer.nodes.find(p.address);
+    auto to = cycle.nodes.find(p.address);
+    if (from != newer.nodes.end() && to != cycle.nodes.end() && to->second.moved_to == nullptr) {
+      to->second.state = from->second.state;
+    }
+    return;
+  }
+  // A Sentinel: only when both answered (the cycle's views of its other groups stay).
+  auto mine = newer.sentinels.find(p.address);
+  auto theirs = cycle.sentinels.find(p.address);
+  if (mine == newer.sentinels.end() || !mine->second.up || theirs == cycle.sentinels.end() ||
+      !theirs->second.up) {
+    return;
+  }
+  auto views = newer.views.find(p.address);
+  if (views == newer.views.end()) return;
+  for (const auto& g : p.groups) {
+    if (auto v = views->second.find(g); v != views->second.end()) {
+      cycle.views[p.address][g] = v->second;
+    }
+  }
 }
 
 void Poller::FinishEventPoll() {

@@ -136,6 +136,8 @@ class Poller {
   void PlanNode(const std::string& group, const std::string& address, const NodeRecord& rec,
                 uint64_t refresh_cycles, std::vector<redis::Request>& requests,
                 std::vector<Plan>& plans);
+  // Applies a pending reload and submits a full cycle's first round.
+  void StartCycle(std::chrono::steady_clock::time_point now);
   // Plans and submits the requests of a full cycle's next round; false if there are none.
   bool SubmitCycleRound();
   // After a round: learns the topology, then submits the next round or finishes the cycle
@@ -145,6 +147,9 @@ class Poller {
   // Starts an event poll of `groups`; false if there was nothing to ask.
   bool StartEventPoll(const std::set<std::string>& groups);
   void FinishEventPoll();
+  // What an event poll learnt from one server (`p`), copied over the running cycle's older
+  // answer from it, so the cycle's snapshot does not go back on the event poll's.
+  void ReplaceOlder(const Plan& p, const CycleState& newer, CycleState& cycle);
   // One response of a cycle (`previous` null) or event poll, into `cs`.
   void Handle(const Plan& p, redis::Response&& resp, CycleState& cs,
               const model::Snapshot* previous);

@@ -48,7 +48,6 @@ ConnectionPool::~ConnectionPool() = default;
 struct ConnectionPool::Job {
   Request request;
   Handler on_done;
-  Clock::time_point deadline;
   std::multimap<Clock::time_point, Job*>::iterator deadline_entry;
   std::chrono::milliseconds budget{0};  // its deadline, from when it was submitted
   Clock::time_point sent_at{};
@@ -65,7 +64,6 @@ void ConnectionPool::Submit(Request request, Clock::time_point deadline, Handler
   auto job = std::make_unique<Job>();
   job->budget = std::chrono::ceil<std::chrono::milliseconds>(
       std::max(Clock::duration::zero(), deadline - Clock::now()));
-  job->deadline = deadline;
   job->on_done = std::move(on_done);
   job->request = std::move(request);
   ++in_flight_;
@@ -95,7 +93,7 @@ void ConnectionPool::Submit(Request request, Clock::time_point deadline, Handler
   }
   job->conn = c;
   job->deadline_entry = deadlines_.emplace(deadline, job.get());
-  auto& jobs = queues_[c].jobs;
+  auto& jobs = queues_[c];
   jobs.push_back(std::move(job));
   if (jobs.size() == 1) {
     // Failures while starting are handed over by Run, never from here.
@@ -107,7 +105,7 @@ void ConnectionPool::Submit(Request request, Clock::time_point deadline, Handler
 }
 
 void ConnectionPool::Start(Connection* c) {
-  Job& j = *queues_[c].jobs.front();
+  Job& j = *queues_[c].front();
   const bool reconnected = j.own != nullptr || !c->open();
   j.response.reconnected = reconnected;
   if (c->PendingReplies() > 0) c->Close();  // leftovers mean a desynchronised pipeline
@@ -129,7 +127,7 @@ void ConnectionPool::Start(Connection* c) {
 }
 
 void ConnectionPool::Settle(Connection* c, Status s) {
-  Job& j = *queues_[c].jobs.front();
+  Job& j = *queues_[c].front();
   const size_t count = j.request.command_count();
   if (s && c->eof() && c->PendingReplies() < count) {
     s = MakeError(ErrorKind::kProtocol, "connection closed by " + j.request.endpoint.ToString());
@@ -168,9 +166,9 @@ void ConnectionPool::Settle(Connection* c, Status s) {
 
 void ConnectionPool::Finish(Connection* c, Status s) {
   auto qit = queues_.find(c);
-  std::unique_ptr<Job> j = std::move(qit->second.jobs.front());
-  qit->second.jobs.pop_front();
-  const bool more = !qit->second.jobs.empty();
+  std::unique_ptr<Job> j = std::move(qit->second.front());
+  qit->second.pop_front();
+  const bool more = !qit->second.empty();
   if (!more) queues_.erase(qit);
   deadlines_.erase(j->deadline_entry);
   Response& r = j->response;
@@ -224,17 +222,16 @@ void ConnectionPool::Expire(Clock::time_point now) {
   while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
     Job* j = deadlines_.begin()->second;
     Connection* c = j->conn;
-    auto& jobs = queues_[c].jobs;
+    auto& jobs = queues_[c];
     const bool on_wire = jobs.front().get() == j;
-    const auto j_budget_ms = j->budget.count();
+    const std::string budget = std::to_string(j->budget.count()) + "ms";
     const Status s =
         on_wire && j->started && c->resolving()
-            ? MakeError(ErrorKind::kTimeout, "resolving " + j->request.endpoint.host +
-                                                 " took longer than " +
-                                                 std::to_string(j->budget.count()) + "ms")
+            ? MakeError(ErrorKind::kTimeout,
+                        "resolving " + j->request.endpoint.host + " took longer than " + budget)
             : MakeError(ErrorKind::kTimeout, "no complete reply from " +
                                                  j->request.endpoint.ToString() + " within " +
-                                                 std::to_string(j->budget.count()) + "ms");
+                                                 budget);
     if (on_wire) {
       // The requests queued behind it on this connection fail with it: the server did not
       // answer the one ahead, and re-sending them on a new connection would make each wait
@@ -250,8 +247,7 @@ void ConnectionPool::Expire(Clock::time_point now) {
       for (auto& b : behind) {
         b->response.status = MakeError(
             ErrorKind::kTimeout, "no reply from " + b->request.endpoint.ToString() +
-                                     ": the request ahead of it got none within " +
-                                     std::to_string(j_budget_ms) + "ms");
+                                     ": the request ahead of it got none within " + budget);
         Deliver(std::move(b));
       }
       continue;
@@ -367,7 +363,7 @@ void ConnectionPool::Run(Clock::time_point until, std::stop_token stop, const Ev
     // BeginConnect alone), so this stays off the per-wakeup path when no name is resolved.
     std::erase_if(resolving_, [&](Connection* c) {
       auto it = queues_.find(c);
-      return it == queues_.end() || !it->second.jobs.front()->started || !c->resolving();
+      return it == queues_.end() || !it->second.front()->started || !c->resolving();
     });
     const bool resolving = !resolving_.empty();
     // The resolver's descriptor is level-triggered and watched only while some name is
@@ -418,7 +414,7 @@ void ConnectionPool::Run(Clock::time_point until, std::stop_token stop, const Ev
       Connection* c = owner_[static_cast<size_t>(fd)];
       // Idle connections (and sockets since closed) are not ours to read now.
       auto it = queues_.find(c);
-      if (it == queues_.end() || !it->second.jobs.front()->started || c->fd() != fd) continue;
+      if (it == queues_.end() || !it->second.front()->started || c->fd() != fd) continue;
       const uint32_t e = events[static_cast<size_t>(k)].events;
       short revents = 0;
       if (e & EPOLLIN) revents |= POLLIN;
@@ -434,7 +430,7 @@ void ConnectionPool::Run(Clock::time_point until, std::stop_token stop, const Ev
       if (resolved) resolver_->DrainNotify();
       for (Connection* c : std::vector<Connection*>(resolving_)) {  // Settle may retry
         auto it = queues_.find(c);
-        if (it != queues_.end() && it->second.jobs.front()->started && c->resolving()) {
+        if (it != queues_.end() && it->second.front()->started && c->resolving()) {
           Settle(c, c->ContinueResolve());
         }
       }

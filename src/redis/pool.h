@@ -121,9 +121,7 @@ class ConnectionPool {
  private:
   struct Job;
   // The jobs queued on one connection; the first is on the wire once started.
-  struct Queue {
-    std::deque<std::unique_ptr<Job>> jobs;
-  };
+  using Queue = std::deque<std::unique_ptr<Job>>;
 
   // Registers c's socket with the epoll set if it is open and not registered yet.
   Status Watch(Connection& c);
