@@ -2,7 +2,6 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -47,19 +46,15 @@ int Serve(const std::vector<std::string>& args, Config config) {
   poll::Poller poller(config);
   auto source = [&poller] { return poller.Latest(); };
   const assess::GateOptions gate_options = http::GateOptionsFrom(config);
-  // The previous scrape's size, so the next one is written into a buffer of its size.
-  auto last_size = std::make_shared<std::atomic<size_t>>(0);
+  // Each scrape writes into the buffers of an earlier one (shared by the handler's copies).
+  auto renderer = std::make_shared<metrics::MetricsRenderer>();
 
   std::map<std::string, http::Handler> routes;
-  routes[config.telemetry_path] = [source, gate_options, last_size](const http::Request&) {
-    model::SnapshotPtr s = source();
-    std::string text;
-    if (s) {
-      text = metrics::RenderSnapshot(*s, gate_options, std::chrono::system_clock::now(),
-                                     last_size->load(std::memory_order_relaxed));
-      last_size->store(text.size(), std::memory_order_relaxed);
+  routes[config.telemetry_path] = [source, gate_options, renderer](const http::Request&) {
+    http::Response r = http::Response::Text(200, "");
+    if (model::SnapshotPtr s = source()) {
+      r.shared_body = renderer->Render(*s, gate_options, std::chrono::system_clock::now());
     }
-    http::Response r = http::Response::Text(200, std::move(text));
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
     return r;
   };

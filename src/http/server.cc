@@ -650,7 +650,7 @@ using HeaderList = std::vector<std::pair<std::string, std::string>>;
 std::string RenderHead(const Response& r, bool keep_alive, const HeaderList& extra) {
   std::vector<std::pair<std::string, std::string>> headers = {
       {"Content-Type", r.content_type},
-      {"Content-Length", std::to_string(r.body.size())},
+      {"Content-Length", std::to_string(r.Body().size())},
       {"Cache-Control", "no-store"},
       {"X-Content-Type-Options", "nosniff"},
       {"Connection", keep_alive ? "keep-alive" : "close"},
@@ -733,14 +733,15 @@ void HttpServer::State::Serve(int fd) {
     auto send = [&](const Response& r, bool head_only, bool keep_alive) {
       static const HeaderList kNone;
       std::string out = RenderHead(r, keep_alive, wc != nullptr ? wc->headers : kNone);
-      if (head_only || r.body.empty()) return stream.WriteAll(out, write_deadline);
+      const std::string_view body = r.Body();
+      if (head_only || body.empty()) return stream.WriteAll(out, write_deadline);
       // A large body (a /metrics scrape is megabytes) is sent from where it is, not copied
       // behind the head.
-      if (r.body.size() > kCopyBodyBelow) {
+      if (body.size() > kCopyBodyBelow) {
         return stream.WriteAll(out, write_deadline, /*more=*/true) &&
-               stream.WriteAll(r.body, write_deadline);
+               stream.WriteAll(body, write_deadline);
       }
-      out += r.body;
+      out += body;
       return stream.WriteAll(out, write_deadline);
     };
     auto refuse = [&](const Response& r, bool head_only) {

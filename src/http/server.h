@@ -34,6 +34,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -49,7 +50,7 @@ struct Request {
   std::string query;  // raw, still percent-encoded
   std::string body;
   std::map<std::string, std::string> headers;  // lower-case names
-  std::string user;   // the basic-auth user; "" without authentication
+  std::string user;                            // the basic-auth user; "" without authentication
   std::string Param(const std::string& name) const;  // decoded, "" when absent
   bool HasParam(const std::string& name) const;
   // Every name=value pair in order (decoded).
@@ -61,6 +62,11 @@ struct Response {
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  // A body kept elsewhere, sent instead of `body` when set: the text stays where it was
+  // written (say, a /metrics buffer reused by the next scrape once this reference is gone).
+  std::shared_ptr<const std::string> shared_body;
+
+  std::string_view Body() const { return shared_body ? std::string_view(*shared_body) : body; }
 
   static Response Text(int status, std::string body);
   static Response Json(int status, std::string body);

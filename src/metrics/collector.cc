@@ -9,6 +9,8 @@
 #include <initializer_list>
 #include <iterator>
 #include <limits>
+#include <memory>
+#include <mutex>
 #include <string_view>
 #include <tuple>
 #include <type_traits>
@@ -81,10 +83,28 @@ class LabelSet {
 
 void AppendDouble(std::string& out, double v);
 void AppendEscaped(std::string& out, std::string_view raw);
+
 void AppendLabel(std::string& out, bool& first, std::string_view name, std::string_view value);
+
+// A LabelSet many series share (a node's dozen gauges), its text rendered once:
+// `{a="x",b="y"` without the closing brace, so a series may add one more label.
+class LabelText {
+ public:
+  explicit LabelText(const LabelSet& labels) : labels_(labels) {
+    bool first = true;
+    for (const auto& l : labels_) AppendLabel(text_, first, l.name, l.value);
+    if (!text_.empty()) text_.insert(text_.begin(), '{');
+  }
+  const LabelSet& labels() const { return labels_; }
+  std::string_view text() const { return text_; }  // empty for no labels
+
+ private:
+  LabelSet labels_;
+  std::string text_;
+};
 void AppendHelpAndType(std::string& out, std::string_view name, std::string_view help,
                        std::string_view more, MetricType type);
-std::string RenderFamily(const MetricFamily& family);
+void AppendFamily(std::string& out, const MetricFamily& family);
 
 // The two sinks the family builders below write to. Both keep families in the
 // order they are declared and series in the order they are set; the text one
@@ -127,6 +147,11 @@ void Set(MetricFamily& f, const LabelSet& labels, double value) {
     m.gauge.value = value;
   f.metric.push_back(std::move(m));
 }
+void Set(MetricFamily& f, const LabelText& labels, double value) { Set(f, labels.labels(), value); }
+void Set(MetricFamily& f, const LabelText& labels, std::string_view name, std::string_view value,
+         double v) {
+  Set(f, labels.labels().With(name, value), v);
+}
 
 class TextSink {
  public:
@@ -134,31 +159,49 @@ class TextSink {
     std::string text;  // HELP and TYPE lines, then one line per series
     std::string_view name;
   };
+  // `spare`: strings from an earlier render to write the families into (their capacity
+  // kept), taken in family order and handed back by TakeInto.
+  explicit TextSink(std::vector<std::string>* spare = nullptr) : spare_(spare) {}
   Family& Gauge(std::string_view name, std::string_view help, std::string_view more = {}) {
     return Add(name, help, more, MetricType::Gauge);
   }
   Family& Counter(std::string_view name, std::string_view help, std::string_view more = {}) {
     return Add(name, help, more, MetricType::Counter);
   }
-  void Push(const MetricFamily& f) { families_.push_back(Family{RenderFamily(f), {}}); }
-  std::string Take(size_t size_hint) {
+  void Push(const MetricFamily& f) {
+    Family& family = families_.emplace_back(Family{Spare(), {}});
+    AppendFamily(family.text, f);
+  }
+  // The families' text, one after the other, in `out` (its capacity reused); the
+  // families' strings go back to `spare`.
+  void TakeInto(std::string& out, size_t size_hint = 0) {
     size_t size = 0;
     for (const auto& f : families_) size += f.text.size();
-    std::string out;
+    out.clear();
     out.reserve(std::max(size, size_hint));
     for (const auto& f : families_) out += f.text;
-    return out;
+    if (spare_ != nullptr) {
+      spare_->resize(std::max(spare_->size(), families_.size()));
+      for (size_t i = 0; i < families_.size(); ++i) (*spare_)[i] = std::move(families_[i].text);
+    }
   }
 
  private:
+  std::string Spare() {
+    if (spare_ == nullptr || next_spare_ >= spare_->size()) return {};
+    std::string s = std::move((*spare_)[next_spare_++]);
+    s.clear();
+    return s;
+  }
   Family& Add(std::string_view name, std::string_view help, std::string_view more,
               MetricType type) {
-    Family& f = families_.emplace_back();
-    f.name = name;
+    Family& f = families_.emplace_back(Family{Spare(), name});
     AppendHelpAndType(f.text, name, help, more, type);
     return f;
   }
-  std::deque<Family> families_;
+  std::vector<std::string>* spare_;
+  size_t next_spare_ = 0;
+  std::deque<Family> families_;  // stable references while families are added
 };
 
 // name{a="x",b="y"} value  (as prometheus::TextSerializer writes a gauge or counter)
@@ -173,6 +216,32 @@ void Set(TextSink::Family& f, const LabelSet& labels, double value) {
   }
   out += ' ';
   AppendDouble(out, value);
+  out += '\n';
+}
+
+// name{labels} value, the labels' text rendered beforehand.
+void Set(TextSink::Family& f, const LabelText& labels, double value) {
+  std::string& out = f.text;
+  out += f.name;
+  if (!labels.text().empty()) {
+    out += labels.text();
+    out += '}';
+  }
+  out += ' ';
+  AppendDouble(out, value);
+  out += '\n';
+}
+
+// name{labels,name="value"} v
+void Set(TextSink::Family& f, const LabelText& labels, std::string_view name,
+         std::string_view value, double v) {
+  std::string& out = f.text;
+  out += f.name;
+  bool first = labels.text().empty();
+  out += first ? std::string_view("{") : labels.text();
+  AppendLabel(out, first, name, value);
+  out += "} ";
+  AppendDouble(out, v);
   out += '\n';
 }
 
@@ -201,10 +270,10 @@ void SentinelFamilies(const model::Snapshot& s, Sink& out) {
                         "the Sentinel",
                         kPolled);
   for (const auto& st : s.sentinels) {
-    LabelSet l = {{"sentinel", st.address}};
+    const LabelText l({{"sentinel", st.address}});
     Set(up, l, Bool(st.up));
     Set(tilt, l, st.up ? Bool(st.tilt) : kNaN);
-    Set(info, {{"sentinel", st.address}, {"version", st.version}}, 1);
+    Set(info, l, "version", st.version, 1);
     Set(rtt, l, st.up ? std::chrono::duration<double>(st.round_trip).count() : kNaN);
   }
 }
@@ -241,7 +310,7 @@ void ViewFamilies(const model::Snapshot& s, Sink& out) {
                          kPolled);
   for (const auto& [name, g] : s.groups) {
     for (const auto& v : g.views) {
-      LabelSet l = {{"group", name}, {"sentinel", v.sentinel}};
+      const LabelText l({{"group", name}, {"sentinel", v.sentinel}});
       bool known = v.reachable && v.monitors;
       Set(ck, l, known && v.ckquorum_ok ? Bool(*v.ckquorum_ok) : kNaN);
       Set(usable, l, known ? Or(v.usable_sentinels) : kNaN);
@@ -249,10 +318,10 @@ void ViewFamilies(const model::Snapshot& s, Sink& out) {
       Set(known_s, l, known && v.num_other_sentinels ? *v.num_other_sentinels + 1.0 : kNaN);
       Set(known_r, l, known ? Or(v.num_slaves) : kNaN);
       for (auto f : model::kPrimaryFlags) {
-        Set(flag, l.With("flag", model::PrimaryFlagName(f)), known ? Bool(v.flag(f)) : kNaN);
+        Set(flag, l, "flag", model::PrimaryFlagName(f), known ? Bool(v.flag(f)) : kNaN);
       }
       Set(epoch, l, known ? Or(v.config_epoch) : kNaN);
-      Set(pinfo, l.With("address", v.primary), 1);
+      Set(pinfo, l, "address", v.primary, 1);
       Set(down, l, known && v.down_after_ms ? *v.down_after_ms / 1000.0 : kNaN);
       Set(fto, l, known && v.failover_timeout_ms ? *v.failover_timeout_ms / 1000.0 : kNaN);
       Set(par, l, known ? Or(v.parallel_syncs) : kNaN);
@@ -323,7 +392,7 @@ void NodeFamilies(const model::Snapshot& s, Sink& out) {
                                      p->master_repl_offset.has_value();
     const int64_t primary_offset = have_primary_offset ? *p->master_repl_offset : 0;
     for (const auto& n : g.nodes) {
-      LabelSet l = {{"group", name}, {"node", n.address}};
+      const LabelText l({{"group", name}, {"node", n.address}});
       Set(up, l, Bool(n.up));
       Set(primary, l, n.up ? Bool(n.role == model::Role::kPrimary) : kNaN);
       Set(uptime, l, n.up ? Or(n.uptime_seconds) : kNaN);
@@ -420,22 +489,21 @@ void RiskFamilies(const model::Snapshot& s, Sink& out) {
                             kPolled);
   for (const auto& [name, g] : s.groups) {
     const auto& a = g.assessment;
-    LabelSet gl = {{"group", name}};
+    const LabelText gl({{"group", name}});
     Set(sb, gl, static_cast<double>(a.split_brain.level));
     Set(ep, gl, static_cast<double>(a.empty_primary.level));
     for (size_t i = 0; i < assess::kSplitBrainFactorCount; ++i) {
-      Set(sbf, {{"group", name}, {"factor", assess::SplitBrainFactors()[i].name}},
+      Set(sbf, gl, "factor", assess::SplitBrainFactors()[i].name,
           Bool(a.split_brain.factors[i].active));
     }
     for (size_t i = 0; i < assess::kEmptyPrimaryFactorCount; ++i) {
-      Set(epf, {{"group", name}, {"factor", assess::EmptyPrimaryFactors()[i].name}},
+      Set(epf, gl, "factor", assess::EmptyPrimaryFactors()[i].name,
           Bool(a.empty_primary.factors[i].active));
     }
     Set(prim, gl, a.primaries);
     Set(views, gl, a.primary_views);
     for (size_t i = 0; i < assess::kCheckCount; ++i) {
-      Set(unavailable,
-          {{"group", name}, {"check", assess::CheckName(static_cast<assess::Check>(i))}},
+      Set(unavailable, gl, "check", assess::CheckName(static_cast<assess::Check>(i)),
           Bool(a.check_unavailable[i]));
     }
     Set(healthy, gl, a.healthy_replicas);
@@ -448,7 +516,7 @@ void RiskFamilies(const model::Snapshot& s, Sink& out) {
         g.history.last_failover_at ? model::ToUnixSeconds(*g.history.last_failover_at) : 0);
     for (const auto& n : g.nodes) {
       const auto* h = g.history.Node(n.address);
-      LabelSet nl = {{"group", name}, {"node", n.address}};
+      const LabelText nl({{"group", name}, {"node", n.address}});
       Set(restarts, nl, h ? static_cast<double>(h->restarts) : 0);
       Set(wipes, nl, h ? static_cast<double>(h->wipes) : 0);
     }
@@ -460,34 +528,69 @@ void EventFamilies(const model::Snapshot& s, Sink& out) {
   auto& events = out.Counter("redis_ha_sentinel_events_total",
                              "Sentinel pub/sub events received, by group (empty for events "
                              "without one, such as +tilt) and event");
-  // Every (group, Sentinel, event) of the fixed set at 0, then the counts seen;
-  // sorted, the last entry of equal keys (the count, pushed after its 0) wins.
+  // Every (group, Sentinel, event) of the fixed set at 0, merged with the counts seen,
+  // in key order. Both come sorted: the fixed set is built in order (groups by name,
+  // each group's Sentinels sorted, events sorted; the empty group, for TILT, first) and
+  // the counts are a map; where both have a key, the count is served.
   using Key = std::tuple<std::string_view, std::string_view, std::string_view>;
-  std::vector<std::pair<Key, uint64_t>> all;
+  static const std::vector<std::string_view> kGroupEvents = [] {
+    std::vector<std::string_view> v;
+    for (const char* e : model::kCountedEvents) {
+      const std::string_view ev = e;
+      if (ev != "+tilt" && ev != "-tilt") v.push_back(ev);
+    }
+    std::sort(v.begin(), v.end());
+    return v;
+  }();
+  std::vector<Key> fixed;
+  fixed.reserve(s.sentinels.size() * 2 + s.groups.size() * 3 * kGroupEvents.size());
+  std::vector<std::string_view> sentinels;
+  for (const auto& st : s.sentinels) sentinels.push_back(st.address);
+  std::sort(sentinels.begin(), sentinels.end());
+  for (const auto sentinel : sentinels) {
+    fixed.push_back(Key{"", sentinel, "+tilt"});
+    fixed.push_back(Key{"", sentinel, "-tilt"});
+  }
   for (const auto& [name, g] : s.groups) {
-    for (const auto& v : g.views) {
-      for (const char* e : model::kCountedEvents) {
-        const std::string_view ev = e;
-        if (ev == "+tilt" || ev == "-tilt") continue;
-        all.push_back({Key{name, v.sentinel, ev}, 0});
-      }
+    sentinels.clear();
+    for (const auto& v : g.views) sentinels.push_back(v.sentinel);
+    std::sort(sentinels.begin(), sentinels.end());
+    for (const auto sentinel : sentinels) {
+      for (const auto ev : kGroupEvents) fixed.push_back(Key{name, sentinel, ev});
     }
   }
-  for (const auto& st : s.sentinels) {
-    all.push_back({Key{"", st.address, "+tilt"}, 0});
-    all.push_back({Key{"", st.address, "-tilt"}, 0});
-  }
-  for (const auto& [key, count] : s.event_counts) {
-    if (!key.group.empty() && s.groups.count(key.group) == 0) continue;  // unwatched group
-    all.push_back({Key{key.group, key.sentinel, key.event}, count});
-  }
-  std::stable_sort(all.begin(), all.end(),
-                   [](const auto& x, const auto& y) { return x.first < y.first; });
-  for (size_t i = 0; i < all.size(); ++i) {
-    if (i + 1 < all.size() && all[i + 1].first == all[i].first) continue;
-    const auto& [group, sentinel, event] = all[i].first;
+  auto emit = [&](const Key& key, uint64_t count) {
+    const auto& [group, sentinel, event] = key;
     Set(events, {{"group", group}, {"sentinel", sentinel}, {"event", event}},
-        static_cast<double>(all[i].second));
+        static_cast<double>(count));
+  };
+  auto seen = s.event_counts.begin();
+  const auto seen_end = s.event_counts.end();
+  auto next_seen = [&] {  // skips groups the exporter does not watch
+    while (seen != seen_end && !seen->first.group.empty() &&
+           s.groups.count(seen->first.group) == 0) {
+      ++seen;
+    }
+  };
+  next_seen();
+  for (size_t i = 0; i < fixed.size(); ++i) {
+    if (i + 1 < fixed.size() && fixed[i + 1] == fixed[i]) continue;  // a Sentinel listed twice
+    for (; seen != seen_end; ++seen, next_seen()) {
+      const Key key{seen->first.group, seen->first.sentinel, seen->first.event};
+      if (!(key < fixed[i])) break;
+      emit(key, seen->second);
+    }
+    if (seen != seen_end &&
+        Key{seen->first.group, seen->first.sentinel, seen->first.event} == fixed[i]) {
+      emit(fixed[i], seen->second);
+      ++seen;
+      next_seen();
+    } else {
+      emit(fixed[i], 0);
+    }
+  }
+  for (; seen != seen_end; ++seen, next_seen()) {
+    emit(Key{seen->first.group, seen->first.sentinel, seen->first.event}, seen->second);
   }
 }
 
@@ -508,13 +611,12 @@ void GateFamilies(const model::Snapshot& s, const assess::GateOptions& opts, mod
     req.node = node;
     assess::GateResult r = assess::EvaluateGate(s, &g, req, opts, now);
     const std::string_view a = assess::ActionName(action);
-    Set(ready, {{"group", g.name}, {"action", a}, {"node", node}}, Bool(r.ready));
+    const LabelText l({{"group", g.name}, {"action", a}, {"node", node}});
+    Set(ready, l, Bool(r.ready));
     for (size_t i = 0; i < assess::kBlockerCount; ++i) {
       auto b = static_cast<assess::Blocker>(i);
       if (!assess::BlockerApplies(action, b)) continue;
-      Set(blocker,
-          {{"group", g.name}, {"action", a}, {"node", node}, {"blocker", assess::BlockerName(b)}},
-          Bool(r.Has(b)));
+      Set(blocker, l, "blocker", assess::BlockerName(b), Bool(r.Has(b)));
     }
     if (action == assess::Action::kFailover && r.candidate) {
       Set(candidate, {{"group", g.name}, {"node", r.candidate->node}}, 1);
@@ -596,7 +698,53 @@ std::string RenderSnapshot(const model::Snapshot& snapshot, const assess::GateOp
                            model::SysTime now, size_t size_hint) {
   TextSink out;
   AllFamilies(snapshot, gate, now, out);
-  return out.Take(size_hint);
+  std::string text;
+  out.TakeInto(text, size_hint);
+  return text;
+}
+
+struct MetricsRenderer::Buffers {
+  std::vector<std::string> families;
+  std::string text;
+};
+
+struct MetricsRenderer::Pool {
+  std::mutex mu;
+  std::vector<std::unique_ptr<Buffers>> free;  // guarded by mu
+};
+
+MetricsRenderer::MetricsRenderer() : pool_(std::make_shared<Pool>()) {}
+MetricsRenderer::~MetricsRenderer() = default;
+
+std::shared_ptr<const std::string> MetricsRenderer::Render(const model::Snapshot& snapshot,
+                                                           const assess::GateOptions& gate,
+                                                           model::SysTime now) {
+  std::unique_ptr<Buffers> buffers;
+  {
+    std::lock_guard lock(pool_->mu);
+    if (!pool_->free.empty()) {
+      buffers = std::move(pool_->free.back());
+      pool_->free.pop_back();
+    }
+  }
+  if (!buffers) buffers = std::make_unique<Buffers>();
+  TextSink out(&buffers->families);
+  AllFamilies(snapshot, gate, now, out);
+  out.TakeInto(buffers->text);
+  // The buffers go back to the pool when the last reference to the text is dropped,
+  // unless the renderer is gone, kKept sets are kept already, or they are much larger
+  // than this render needed (the fleet shrank).
+  std::shared_ptr<Buffers> owner(buffers.release(),
+                                 [weak = std::weak_ptr<Pool>(pool_)](Buffers* raw) {
+                                   std::unique_ptr<Buffers> b(raw);
+                                   const std::shared_ptr<Pool> pool = weak.lock();
+                                   if (!pool || b->text.capacity() > 2 * b->text.size() + (1 << 20))
+                                     return;
+                                   std::lock_guard lock(pool->mu);
+                                   if (pool->free.size() < kKept)
+                                     pool->free.push_back(std::move(b));
+                                 });
+  return std::shared_ptr<const std::string>(owner, &owner->text);
 }
 
 std::vector<MetricFamily> SnapshotCollector::Collect() const {
@@ -773,12 +921,6 @@ void AppendFamily(std::string& out, const MetricFamily& family) {
       }
     }
   }
-}
-
-std::string RenderFamily(const MetricFamily& family) {
-  std::string out;
-  AppendFamily(out, family);
-  return out;
 }
 
 }  // namespace

@@ -11,12 +11,13 @@
 #ifndef REDIS_HA_METRICS_COLLECTOR_H_
 #define REDIS_HA_METRICS_COLLECTOR_H_
 
-#include <functional>
-#include <string>
-#include <vector>
-
 #include <prometheus/collectable.h>
 #include <prometheus/metric_family.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
 
 #include "assess/gate.h"
 #include "model/snapshot.h"
@@ -50,6 +51,34 @@ std::string Render(const std::vector<prometheus::MetricFamily>& families);
 // 100 groups). `size_hint` (say, the previous scrape's size) spares the buffer's regrowth.
 std::string RenderSnapshot(const model::Snapshot& snapshot, const assess::GateOptions& gate,
                            model::SysTime now, size_t size_hint = 0);
+
+// MetricsRenderer: RenderSnapshot for /metrics, into buffers kept from one scrape to the
+// next. A scrape at 100 groups writes 2.2 MB into some sixty strings and joins them; with
+// fresh strings every time, regrowing them and faulting in their memory cost about 1 ms of
+// a 5-6 ms scrape (three side-by-side runs against a fleet). The text comes back shared:
+// its buffers return to the renderer when the last reference is dropped (once the
+// response is sent).
+//
+// Thread-safety: Render may be called concurrently; each call writes into buffers no other
+// call holds, and at most kKept sets are kept between scrapes. The text may outlive the
+// renderer (its buffers are then freed).
+class MetricsRenderer {
+ public:
+  static constexpr size_t kKept = 2;
+  MetricsRenderer();
+  ~MetricsRenderer();
+  MetricsRenderer(const MetricsRenderer&) = delete;
+  MetricsRenderer& operator=(const MetricsRenderer&) = delete;
+
+  // The same text as RenderSnapshot(snapshot, gate, now).
+  std::shared_ptr<const std::string> Render(const model::Snapshot& snapshot,
+                                            const assess::GateOptions& gate, model::SysTime now);
+
+ private:
+  struct Buffers;
+  struct Pool;
+  std::shared_ptr<Pool> pool_;
+};
 
 }  // namespace redis_ha::metrics
 

@@ -3,9 +3,12 @@
 #include <gtest/gtest.h>
 #include <prometheus/text_serializer.h>
 
+#include <algorithm>
 #include <cmath>
+#include <memory>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 #include "assess/assess.h"
 #include "metrics/collector.h"
@@ -154,6 +157,64 @@ TEST(MetricsTest, EventCountersCoverTheFixedSetAndSkipUnwatchedGroups) {
                   {{"group", ""}, {"sentinel", "10.0.1.2:26379"}, {"event", "+tilt"}}),
             1);
   EXPECT_TRUE(Select(samples, "redis_ha_sentinel_events_total", {{"group", "unwatched"}}).empty());
+}
+
+// Counts the fixed set does not cover (a Sentinel the group's views no longer list, an
+// event outside the set, TILT of a Sentinel no longer polled) are served beside it, each
+// key once, in key order, whatever order the views come in.
+TEST(MetricsTest, EventCountersOutsideTheFixedSetAreMergedInOrder) {
+  model::Snapshot s = Varied();
+  std::swap(s.groups.at("g000").views[0], s.groups.at("g000").views[2]);
+  s.event_counts[model::EventKey{"g001", "10.9.9.9:26379", "+odown"}] = 4;
+  s.event_counts[model::EventKey{"g001", "10.0.1.1:26379", "+weird"}] = 6;
+  s.event_counts[model::EventKey{"", "10.0.1.1:26379", "-tilt"}] = 8;
+  s.event_counts[model::EventKey{"", "zz:1", "+tilt"}] = 9;
+  s.event_counts[model::EventKey{"g001", "10.0.1.3:26379", "+switch-master"}] = 1;
+  const auto samples = ParseMetricsText(RenderSnapshot(s, Opts(), kNow));
+  const auto events = Select(samples, "redis_ha_sentinel_events_total");
+  const size_t per_view = model::kCountedEvents.size() - 2;
+  EXPECT_EQ(events.size(), 2 * 3 * per_view + 3 * 2 + 3);  // + the three outside the set
+  using Key = std::tuple<std::string, std::string, std::string>;
+  std::vector<Key> keys;
+  for (const auto& e : events) {
+    keys.emplace_back(e.labels.at("group"), e.labels.at("sentinel"), e.labels.at("event"));
+  }
+  EXPECT_TRUE(std::is_sorted(keys.begin(), keys.end()));
+  EXPECT_EQ(std::adjacent_find(keys.begin(), keys.end()), keys.end());
+  auto count = [&](const char* group, const char* sentinel, const char* event) {
+    return Value(samples, "redis_ha_sentinel_events_total",
+                 {{"group", group}, {"sentinel", sentinel}, {"event", event}});
+  };
+  EXPECT_EQ(count("g000", "10.0.1.1:26379", "+sdown"), 2);
+  EXPECT_EQ(count("g001", "10.9.9.9:26379", "+odown"), 4);
+  EXPECT_EQ(count("g001", "10.0.1.1:26379", "+weird"), 6);
+  EXPECT_EQ(count("", "10.0.1.1:26379", "-tilt"), 8);
+  EXPECT_EQ(count("", "zz:1", "+tilt"), 9);
+  EXPECT_EQ(count("g001", "10.0.1.3:26379", "+switch-master"), 1);
+  EXPECT_EQ(count("g001", "10.0.1.3:26379", "-sdown"), 0);
+}
+
+// What /metrics serves: the renderer's text equals RenderSnapshot's for every render,
+// whether its buffers come from a larger or a smaller fleet, while an earlier text is
+// still held (by a response being sent), and after the renderer is gone.
+TEST(MetricsTest, RendererReusesItsBuffersWithoutMixingTexts) {
+  auto renderer = std::make_unique<MetricsRenderer>();
+  const model::Snapshot big = Fleet(30), small = Varied();
+  const std::string big_text = RenderSnapshot(big, Opts(), kNow);
+  const std::string small_text = RenderSnapshot(small, Opts(), kNow);
+  for (int round = 0; round < 3; ++round) {
+    EXPECT_EQ(*renderer->Render(big, Opts(), kNow), big_text);
+    EXPECT_EQ(*renderer->Render(small, Opts(), kNow), small_text);
+  }
+  // Texts held at once each have their own buffers, more of them than are kept.
+  std::vector<std::shared_ptr<const std::string>> held;
+  for (size_t i = 0; i < MetricsRenderer::kKept + 2; ++i) {
+    held.push_back(renderer->Render(i % 2 ? small : big, Opts(), kNow));
+  }
+  for (size_t i = 0; i < held.size(); ++i) EXPECT_EQ(*held[i], i % 2 ? small_text : big_text);
+  renderer.reset();
+  EXPECT_EQ(*held[0], big_text);
+  held.clear();  // the buffers are freed, not returned to a renderer that is gone
 }
 
 TEST(MetricsTest, HistogramAndCountersAreExact) {

@@ -351,9 +351,19 @@ class ServerTest : public ::testing::Test {
   void Start(ServerOptions o = {}) {
     o.listen_address = "127.0.0.1:0";
     std::map<std::string, Handler> routes;
-    routes["/metrics"] = [](const Request&) { return Response::Text(200, "metric 1\n"); };
+    // /metrics and /big answer with text kept elsewhere (shared_body), as the exporter's
+    // /metrics does; the others with their own.
+    routes["/metrics"] = [](const Request&) {
+      Response r = Response::Text(200, "");
+      r.shared_body = std::make_shared<const std::string>("metric 1\n");
+      return r;
+    };
     routes["/healthz"] = [](const Request&) { return Response::Text(200, "ok\n"); };
-    routes["/big"] = [](const Request&) { return Response::Text(200, BigBody()); };
+    routes["/big"] = [big = std::make_shared<const std::string>(BigBody())](const Request&) {
+      Response r = Response::Text(200, "");
+      r.shared_body = big;
+      return r;
+    };
     routes["/echo"] = [](const Request& r) {
       return Response::Text(200, r.method + " " + r.path + "?" + r.query + " " + r.body + " " +
                                      r.user);
