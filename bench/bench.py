@@ -651,9 +651,11 @@ def rates_of(phase, addrs):
 def run_gate(args, fleet, workdir):
     """Ours polling (and scraped each second) while the gate takes 1000 requests/s; then the
     same load on /healthz, which answers "ok" without reading anything: what an HTTP answer
-    costs on this machine under this load, the floor for the gate's latency."""
+    costs on this machine under this load, the floor for the gate's latency; then, still
+    under that load, how late a thread sleeping to 1000 deadlines a second wakes (no HTTP):
+    the floor under both, since an HTTP answer needs at least two wake-ups."""
     length = args.gate_seconds
-    c = Contender("ours", args, fleet, workdir, args.warmup + 2 * length + 6)
+    c = Contender("ours", args, fleet, workdir, args.warmup + 3 * length + 8)
     time.sleep(args.warmup)
     group = sorted(fleet.groups)[0]
     out = {}
@@ -678,6 +680,13 @@ def run_gate(args, fleet, workdir):
             out.update(r)
         else:
             out["healthz"] = r
+    wake_path = os.path.join(workdir, "wake.json")
+    subprocess.run([os.path.join(args.tools, "bench_http"), "wake", "--rps", str(args.gate_rps),
+                    "--duration-s", str(length), "--out", wake_path], check=True)
+    with open(wake_path) as f:
+        lat = json.load(f)["latencies_ms"]
+    out["wake"] = {"samples": len(lat), "p50_ms": pct(lat, 50), "p99_ms": pct(lat, 99),
+                   "max_ms": max(lat) if lat else None}
     c.finish(stop_driver=True)
     return out
 
@@ -967,9 +976,10 @@ def targets(res):
     g = res.get("gate", {})
     add("gate p99 < 1 ms at 1000 requests/s", g.get("p99_ms"),
         g.get("p99_ms") is not None and g["p99_ms"] < 1 and not g.get("errors"),
-        "%s ms (p50 %s ms, %s req/s achieved; /healthz under the same load: p99 %s ms)" % (
+        "%s ms (p50 %s ms, %s req/s achieved; /healthz under the same load: p99 %s ms; a "
+        "thread's wake-up under it, no HTTP: p99 %s ms late)" % (
             fmt(g.get("p99_ms")), fmt(g.get("p50_ms")), fmt(g.get("achieved_rps"), 0),
-            fmt(g.get("healthz", {}).get("p99_ms"))))
+            fmt(g.get("healthz", {}).get("p99_ms")), fmt(g.get("wake", {}).get("p99_ms"), 2)))
     rss = f("ours", "rss_mb")
     add("peak RSS < 40 MB", rss, rss is not None and rss < 40, fmt(rss, 1) + " MB")
     cn, cs = f("ours", "conns_per_node"), f("ours", "conns_per_sentinel")
@@ -1141,6 +1151,13 @@ def context_notes(res):
         out.append("- Gate: `/healthz`, which reads nothing, has p99 %s ms under the same load, "
                    "against the gate's %s ms: %s (service time p50 %s ms)." % (
                        fmt(hp), fmt(gp), why, fmt(res["gate"].get("service_p50_ms"), 3)))
+    w = res.get("gate", {}).get("wake", {})
+    if w:
+        out.append("- Wake-ups: under the same load, a thread that only sleeps to 1000 deadlines "
+                   "a second (`bench_http wake`, no HTTP) woke p50 %s ms, p99 %s ms, worst %s ms "
+                   "late. An HTTP answer waits for at least two wake-ups (the server's worker, "
+                   "then the client), so its p99 cannot be below this one." % (
+                       fmt(w.get("p50_ms"), 3), fmt(w.get("p99_ms"), 2), fmt(w.get("max_ms"), 1)))
     out.append("")
     return out
 
@@ -1216,6 +1233,12 @@ def write_report(path, results, fits, facts, args, started, finished):
                     fmt(g.get("service_p99_ms"), 3), fmt(q.get("p50_ms"), 3),
                     fmt(q.get("p99_ms"), 3), fmt(q.get("max_ms"), 1),
                     fmt(q.get("achieved_rps"), 0)))
+        w = g.get("wake", {})
+        if w:
+            L.append("A thread sleeping to 1000 deadlines a second under the same load (no HTTP) "
+                     "woke p50 %s ms, p99 %s ms, worst %s ms late." % (
+                         fmt(w.get("p50_ms"), 3), fmt(w.get("p99_ms"), 3),
+                         fmt(w.get("max_ms"), 1)))
         d = r.get("detection", {})
         L.append(
             "\nDetection (%d trials, a primary SIGKILLed, down-after-milliseconds %d; medians, "
@@ -1388,6 +1411,9 @@ def missing_figures(results, have_redis_exporter, have_plot):
         for k in ("p50_ms", "p99_ms"):
             if g.get(k) is None:
                 missing.append("G=%d gate %s" % (G, k))
+            for part in ("healthz", "wake"):
+                if g.get(part, {}).get(k) is None:
+                    missing.append("G=%d gate %s %s" % (G, part, k))
         for only in ("node", "sentinel"):
             if r.get("floor_split", {}).get(only, {}).get("cycle_p50_ms") is None:
                 missing.append("G=%d floor against %s alone cycle_p50_ms" % (G, only))

@@ -12,11 +12,18 @@
 //       measured from when a request was due (queueing behind a busy connection counts),
 //       so a stall cannot hide itself (no coordinated omission). --quickack 1 re-arms
 //       TCP_QUICKACK before every receive (see http.h): a diagnostic run.
+//
+//   bench_http wake --rps R --duration-s T
+//       No HTTP: one thread sleeps until each of R deadlines a second and records how late
+//       it woke. Every HTTP answer needs at least two such wake-ups (the server's worker,
+//       then the client), so under the same load this is the machine's floor for any
+//       latency the rate mode measures.
 #include <poll.h>
 #include <signal.h>
 #include <time.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
@@ -250,12 +257,40 @@ int Rate(const std::string& url, double rps, double duration_s, int nconns,
   return out ? 0 : 1;
 }
 
+int Wake(double rps, double duration_s, const std::string& out_path) {
+  const double step = 1.0 / rps;
+  const auto total = static_cast<uint64_t>(rps * duration_s);
+  std::vector<double> late;
+  late.reserve(total);
+  timespec t0{};
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  const double start = static_cast<double>(t0.tv_sec) + static_cast<double>(t0.tv_nsec) / 1e9;
+  for (uint64_t i = 1; i <= total; ++i) {
+    const double due = start + static_cast<double>(i) * step;
+    timespec ts{static_cast<time_t>(due),
+                static_cast<long>((due - static_cast<double>(static_cast<time_t>(due))) * 1e9)};
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
+    }
+    timespec now{};
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    late.push_back(
+        (static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) / 1e9 - due) * 1e3);
+  }
+  std::ofstream out(out_path);
+  out << std::fixed;
+  out.precision(4);
+  out << "{\"mode\":\"wake\",\"rps\":" << rps << ",\"latencies_ms\":[";
+  for (size_t i = 0; i < late.size(); ++i) out << (i ? "," : "") << late[i];
+  out << "]}\n";
+  return out ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   ::signal(SIGPIPE, SIG_IGN);
   if (argc < 2) {
-    std::fprintf(stderr, "usage: bench_http scrape|rate ...\n");
+    std::fprintf(stderr, "usage: bench_http scrape|rate|wake ...\n");
     return 2;
   }
   const std::string mode = argv[1];
@@ -297,6 +332,7 @@ int main(int argc, char** argv) {
     return Scrape(urls, interval_ms, duration, greps, out);
   }
   if (mode == "rate") return Rate(url, rps, duration, std::max(1, conns), out);
+  if (mode == "wake") return Wake(rps, duration, out);
   std::fprintf(stderr, "bench_http: unknown mode %s\n", mode.c_str());
   return 2;
 }
