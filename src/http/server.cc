@@ -97,6 +97,8 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr std::chrono::milliseconds kPollSlice{100};  // how soon a stop is noticed
+                                                      // without a stop descriptor
+constexpr std::chrono::milliseconds kLongestWait{3'600'000};  // fits poll(2)'s int
 constexpr std::chrono::seconds kWatchInterval{1};
 constexpr std::chrono::milliseconds kDrainTime{1000};
 constexpr size_t kCopyBodyBelow = 16 * 1024;  // smaller bodies go out with their head
@@ -134,10 +136,14 @@ bool IsTokenChar(char c) {
 }
 
 // One accepted connection: non-blocking reads and writes bounded by deadlines, over the
-// socket or over TLS. Every wait is sliced so that a stopping server is noticed.
+// socket or over TLS. Every wait also watches the server's stop descriptor, so a stopping
+// server is noticed at once and an idle kept-alive connection costs no wake-ups (slicing
+// the waits into 100 ms to look at `stopping` had cost ~0.9 ms of CPU a second for each).
 class Stream {
  public:
-  Stream(int fd, const std::atomic<bool>& stopping) : fd_(fd), stopping_(stopping) {}
+  // `wake_fd`: readable once the server stops; -1 to look at `stopping` every kPollSlice.
+  Stream(int fd, const std::atomic<bool>& stopping, int wake_fd)
+      : fd_(fd), stopping_(stopping), wake_fd_(wake_fd) {}
   ~Stream() {
     if (ssl_ && handshake_done_ && !fatal_ && !shut_down_) {
       ERR_clear_error();
@@ -288,16 +294,17 @@ class Stream {
       auto now = Clock::now();
       if (now >= deadline) return false;
       auto wait = std::min(std::chrono::ceil<std::chrono::milliseconds>(deadline - now),
-                           kPollSlice);
-      pollfd p{fd_, events, 0};
-      int rc = ::poll(&p, 1, static_cast<int>(wait.count()));
-      if (rc > 0) return true;
+                           wake_fd_ >= 0 ? kLongestWait : kPollSlice);
+      pollfd p[2] = {{fd_, events, 0}, {wake_fd_, POLLIN, 0}};
+      int rc = ::poll(p, wake_fd_ >= 0 ? 2 : 1, static_cast<int>(wait.count()));
+      if (rc > 0) return p[0].revents != 0 && p[1].revents == 0;
       if (rc < 0 && errno != EINTR) return false;
     }
   }
 
   int fd_;
   const std::atomic<bool>& stopping_;
+  int wake_fd_;
   tls::SslPtr ssl_;
   bool handshake_done_ = false;
   bool fatal_ = false;
@@ -677,7 +684,7 @@ std::string RenderHead(const Response& r, bool keep_alive, const HeaderList& ext
 }  // namespace
 
 void HttpServer::State::Serve(int fd) {
-  Stream stream(fd, stopping);
+  Stream stream(fd, stopping, wake_fd);
   std::shared_ptr<WebState> web = CurrentWeb();
   const WebConfig* wc = web->config.get();
   auto start = Clock::now();
