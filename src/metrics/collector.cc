@@ -530,8 +530,9 @@ void EventFamilies(const model::Snapshot& s, Sink& out) {
                              "without one, such as +tilt) and event");
   // Every (group, Sentinel, event) of the fixed set at 0, merged with the counts seen,
   // in key order. Both come sorted: the fixed set is built in order (groups by name,
-  // each group's Sentinels sorted, events sorted; the empty group, for TILT, first) and
-  // the counts are a map; where both have a key, the count is served.
+  // each group's Sentinels sorted, events sorted; the empty group, for TILT, first: no
+  // watched group is named "", config and discovery refuse it) and the counts are a map;
+  // where both have a key, the count is served.
   using Key = std::tuple<std::string_view, std::string_view, std::string_view>;
   static const std::vector<std::string_view> kGroupEvents = [] {
     std::vector<std::string_view> v;
@@ -545,8 +546,13 @@ void EventFamilies(const model::Snapshot& s, Sink& out) {
   std::vector<Key> fixed;
   fixed.reserve(s.sentinels.size() * 2 + s.groups.size() * 3 * kGroupEvents.size());
   std::vector<std::string_view> sentinels;
+  // Sorted, each once (a Sentinel listed twice would break the order below).
+  auto sort_unique = [](std::vector<std::string_view>& v) {
+    std::sort(v.begin(), v.end());
+    v.erase(std::unique(v.begin(), v.end()), v.end());
+  };
   for (const auto& st : s.sentinels) sentinels.push_back(st.address);
-  std::sort(sentinels.begin(), sentinels.end());
+  sort_unique(sentinels);
   for (const auto sentinel : sentinels) {
     fixed.push_back(Key{"", sentinel, "+tilt"});
     fixed.push_back(Key{"", sentinel, "-tilt"});
@@ -554,7 +560,7 @@ void EventFamilies(const model::Snapshot& s, Sink& out) {
   for (const auto& [name, g] : s.groups) {
     sentinels.clear();
     for (const auto& v : g.views) sentinels.push_back(v.sentinel);
-    std::sort(sentinels.begin(), sentinels.end());
+    sort_unique(sentinels);
     for (const auto sentinel : sentinels) {
       for (const auto ev : kGroupEvents) fixed.push_back(Key{name, sentinel, ev});
     }
@@ -574,7 +580,6 @@ void EventFamilies(const model::Snapshot& s, Sink& out) {
   };
   next_seen();
   for (size_t i = 0; i < fixed.size(); ++i) {
-    if (i + 1 < fixed.size() && fixed[i + 1] == fixed[i]) continue;  // a Sentinel listed twice
     for (; seen != seen_end; ++seen, next_seen()) {
       const Key key{seen->first.group, seen->first.sentinel, seen->first.event};
       if (!(key < fixed[i])) break;
@@ -713,7 +718,9 @@ struct MetricsRenderer::Pool {
   std::vector<std::unique_ptr<Buffers>> free;  // guarded by mu
 };
 
-MetricsRenderer::MetricsRenderer() : pool_(std::make_shared<Pool>()) {}
+MetricsRenderer::MetricsRenderer() : pool_(std::make_shared<Pool>()) {
+  pool_->free.reserve(kKept);  // so returning buffers (in a deleter) never allocates
+}
 MetricsRenderer::~MetricsRenderer() = default;
 
 std::shared_ptr<const std::string> MetricsRenderer::Render(const model::Snapshot& snapshot,

@@ -165,6 +165,8 @@ TEST(MetricsTest, EventCountersCoverTheFixedSetAndSkipUnwatchedGroups) {
 TEST(MetricsTest, EventCountersOutsideTheFixedSetAreMergedInOrder) {
   model::Snapshot s = Varied();
   std::swap(s.groups.at("g000").views[0], s.groups.at("g000").views[2]);
+  s.groups.at("g001").views.push_back(s.groups.at("g001").views[0]);  // listed twice
+  s.event_counts[model::EventKey{"g000x", "10.0.1.1:26379", "+sdown"}] = 5;  // unwatched
   s.event_counts[model::EventKey{"g001", "10.9.9.9:26379", "+odown"}] = 4;
   s.event_counts[model::EventKey{"g001", "10.0.1.1:26379", "+weird"}] = 6;
   s.event_counts[model::EventKey{"", "10.0.1.1:26379", "-tilt"}] = 8;
@@ -192,6 +194,7 @@ TEST(MetricsTest, EventCountersOutsideTheFixedSetAreMergedInOrder) {
   EXPECT_EQ(count("", "zz:1", "+tilt"), 9);
   EXPECT_EQ(count("g001", "10.0.1.3:26379", "+switch-master"), 1);
   EXPECT_EQ(count("g001", "10.0.1.3:26379", "-sdown"), 0);
+  EXPECT_TRUE(Select(samples, "redis_ha_sentinel_events_total", {{"group", "g000x"}}).empty());
 }
 
 // What /metrics serves: the renderer's text equals RenderSnapshot's for every render,
@@ -206,6 +209,9 @@ TEST(MetricsTest, RendererReusesItsBuffersWithoutMixingTexts) {
     EXPECT_EQ(*renderer->Render(big, Opts(), kNow), big_text);
     EXPECT_EQ(*renderer->Render(small, Opts(), kNow), small_text);
   }
+  // A text dropped leaves its buffers to the next render.
+  const char* first = renderer->Render(big, Opts(), kNow)->data();
+  EXPECT_EQ(renderer->Render(big, Opts(), kNow)->data(), first);
   // Texts held at once each have their own buffers, more of them than are kept.
   std::vector<std::shared_ptr<const std::string>> held;
   for (size_t i = 0; i < MetricsRenderer::kKept + 2; ++i) {
