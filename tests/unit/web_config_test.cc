@@ -359,6 +359,7 @@ class ServerTest : public ::testing::Test {
       return r;
     };
     routes["/healthz"] = [](const Request&) { return Response::Text(200, "ok\n"); };
+    routes["/big-own"] = [](const Request&) { return Response::Text(200, BigBody()); };
     routes["/big"] = [big = std::make_shared<const std::string>(BigBody())](const Request&) {
       Response r = Response::Text(200, "");
       r.shared_body = big;
@@ -444,25 +445,29 @@ TEST_F(ServerTest, RoutesMethodsAndLimits) {
 TEST_F(ServerTest, ALargeBodyFollowsItsHeadWholeAndTheNextAnswerFollowsIt) {
   Start();
   const std::string body = BigBody();
-  std::string got = Raw("GET /big HTTP/1.1\r\n\r\nHEAD /big HTTP/1.1\r\n\r\n"
-                        "GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n",
-                        5000ms);
-  const std::string length = "Content-Length: " + std::to_string(body.size()) + "\r\n";
-  size_t end = got.find("\r\n\r\n");
-  ASSERT_NE(end, std::string::npos);
-  EXPECT_TRUE(got.starts_with("HTTP/1.1 200 OK\r\n"));
-  EXPECT_NE(got.substr(0, end).find(length), std::string::npos);
-  ASSERT_GE(got.size(), end + 4 + body.size());
-  EXPECT_TRUE(got.compare(end + 4, body.size(), body) == 0) << "the body, byte for byte";
-  // The HEAD answer: the same length, no body; then the next answer.
-  std::string rest = got.substr(end + 4 + body.size());
-  size_t head_end = rest.find("\r\n\r\n");
-  ASSERT_NE(head_end, std::string::npos) << rest.substr(0, 200);
-  EXPECT_TRUE(rest.starts_with("HTTP/1.1 200 OK\r\n"));
-  EXPECT_NE(rest.substr(0, head_end).find(length), std::string::npos);
-  rest = rest.substr(head_end + 4);
-  EXPECT_TRUE(rest.starts_with("HTTP/1.1 200 OK\r\n")) << rest.substr(0, 200);
-  EXPECT_TRUE(rest.ends_with("\r\n\r\nok\n")) << rest;
+  for (const std::string path : {"/big", "/big-own"}) {  // a shared body, and its own
+    SCOPED_TRACE(path);
+    std::string got = Raw("GET " + path + " HTTP/1.1\r\n\r\nHEAD " + path +
+                              " HTTP/1.1\r\n\r\n"
+                              "GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n",
+                          5000ms);
+    const std::string length = "Content-Length: " + std::to_string(body.size()) + "\r\n";
+    size_t end = got.find("\r\n\r\n");
+    ASSERT_NE(end, std::string::npos);
+    EXPECT_TRUE(got.starts_with("HTTP/1.1 200 OK\r\n"));
+    EXPECT_NE(got.substr(0, end).find(length), std::string::npos);
+    ASSERT_GE(got.size(), end + 4 + body.size());
+    EXPECT_TRUE(got.compare(end + 4, body.size(), body) == 0) << "the body, byte for byte";
+    // The HEAD answer: the same length, no body; then the next answer.
+    std::string rest = got.substr(end + 4 + body.size());
+    size_t head_end = rest.find("\r\n\r\n");
+    ASSERT_NE(head_end, std::string::npos) << rest.substr(0, 200);
+    EXPECT_TRUE(rest.starts_with("HTTP/1.1 200 OK\r\n"));
+    EXPECT_NE(rest.substr(0, head_end).find(length), std::string::npos);
+    rest = rest.substr(head_end + 4);
+    EXPECT_TRUE(rest.starts_with("HTTP/1.1 200 OK\r\n")) << rest.substr(0, 200);
+    EXPECT_TRUE(rest.ends_with("\r\n\r\nok\n")) << rest;
+  }
 }
 
 TEST_F(ServerTest, KeepAlivePipeliningAndTimeouts) {
@@ -545,6 +550,35 @@ TEST_F(ServerTest, AnIdleKeptAliveConnectionDoesNotWakeItsWorker) {
   const uint64_t after = WorkerSleeps();
   // One sleep until the timeout (and perhaps one more around the close); slicing was 15.
   EXPECT_LE(after - before, 3u);
+}
+
+// Stopping the server ends a kept-alive connection's wait for its next request at once,
+// not at the keep-alive timeout (a minute here).
+TEST_F(ServerTest, AStopEndsAnIdleKeptAliveConnectionsWait) {
+  ServerOptions o;
+  o.keep_alive_timeout = 60s;
+  Start(o);
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(server_->port()));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  const std::string request = "GET /healthz HTTP/1.1\r\n\r\n";
+  ASSERT_EQ(::send(fd, request.data(), request.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(request.size()));
+  std::string got;
+  char buf[4096];
+  while (!got.ends_with("\r\n\r\nok\n")) {
+    ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+    ASSERT_GT(n, 0) << got;
+    got.append(buf, static_cast<size_t>(n));
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  server_.reset();  // joins the worker waiting on the idle connection
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 30s) << "the stop waited for the timeout";
+  EXPECT_EQ(::recv(fd, buf, sizeof(buf), 0), 0) << "the connection is closed";
+  ::close(fd);
 }
 
 TEST_F(ServerTest, ManyConcurrentClientsAreServed) {
