@@ -165,7 +165,7 @@ TEST(MetricsTest, EventCountersCoverTheFixedSetAndSkipUnwatchedGroups) {
 TEST(MetricsTest, EventCountersOutsideTheFixedSetAreMergedInOrder) {
   model::Snapshot s = Varied();
   std::swap(s.groups.at("g000").views[0], s.groups.at("g000").views[2]);
-  s.groups.at("g001").views.push_back(s.groups.at("g001").views[0]);  // listed twice
+  s.groups.at("g001").views.push_back(s.groups.at("g001").views[0]);         // listed twice
   s.event_counts[model::EventKey{"g000x", "10.0.1.1:26379", "+sdown"}] = 5;  // unwatched
   s.event_counts[model::EventKey{"g001", "10.9.9.9:26379", "+odown"}] = 4;
   s.event_counts[model::EventKey{"g001", "10.0.1.1:26379", "+weird"}] = 6;
