@@ -394,6 +394,37 @@ class ServerTest : public ::testing::Test {
     ::close(fd);
     return out;
   }
+  // A plain connection that has had its answer to one /healthz and stays open (reads
+  // time out after 10 s); -1 after a failure.
+  int KeptAlive() {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(server_->port()));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    timeval tv{10, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    const std::string request = "GET /healthz HTTP/1.1\r\n\r\n";
+    std::string got;
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+        ::send(fd, request.data(), request.size(), MSG_NOSIGNAL) !=
+            static_cast<ssize_t>(request.size())) {
+      ADD_FAILURE() << "cannot send the request";
+      ::close(fd);
+      return -1;
+    }
+    char buf[4096];
+    while (!got.ends_with("\r\n\r\nok\n")) {
+      ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+      if (n <= 0) {
+        ADD_FAILURE() << "no whole answer: " << got;
+        ::close(fd);
+        return -1;
+      }
+      got.append(buf, static_cast<size_t>(n));
+    }
+    return fd;
+  }
   // Megabytes (as a /metrics scrape at 100 groups), no two lines alike.
   static std::string BigBody() {
     std::string body;
@@ -525,24 +556,9 @@ TEST_F(ServerTest, AnIdleKeptAliveConnectionDoesNotWakeItsWorker) {
   o.threads = 1;
   o.keep_alive_timeout = 1500ms;
   Start(o);
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(server_->port()));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  timeval tv{10, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-  const std::string request = "GET /healthz HTTP/1.1\r\n\r\n";
-  ASSERT_EQ(::send(fd, request.data(), request.size(), MSG_NOSIGNAL),
-            static_cast<ssize_t>(request.size()));
-  std::string got;
-  char buf[4096];
-  while (!got.ends_with("\r\n\r\nok\n")) {
-    ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
-    ASSERT_GT(n, 0) << got;
-    got.append(buf, static_cast<size_t>(n));
-  }
+  const int fd = KeptAlive();
+  ASSERT_GE(fd, 0);
+  char buf[64];
   const uint64_t before = WorkerSleeps();
   // Idle until the server closes the connection at the keep-alive timeout.
   EXPECT_EQ(::recv(fd, buf, sizeof(buf), 0), 0) << "closed after the keep-alive timeout";
@@ -558,22 +574,9 @@ TEST_F(ServerTest, AStopEndsAnIdleKeptAliveConnectionsWait) {
   ServerOptions o;
   o.keep_alive_timeout = 60s;
   Start(o);
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(server_->port()));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-  const std::string request = "GET /healthz HTTP/1.1\r\n\r\n";
-  ASSERT_EQ(::send(fd, request.data(), request.size(), MSG_NOSIGNAL),
-            static_cast<ssize_t>(request.size()));
-  std::string got;
-  char buf[4096];
-  while (!got.ends_with("\r\n\r\nok\n")) {
-    ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
-    ASSERT_GT(n, 0) << got;
-    got.append(buf, static_cast<size_t>(n));
-  }
+  const int fd = KeptAlive();
+  ASSERT_GE(fd, 0);
+  char buf[64];
   const auto t0 = std::chrono::steady_clock::now();
   server_.reset();  // joins the worker waiting on the idle connection
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 30s) << "the stop waited for the timeout";
