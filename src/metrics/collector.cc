@@ -572,30 +572,28 @@ void EventFamilies(const model::Snapshot& s, Sink& out) {
   };
   auto seen = s.event_counts.begin();
   const auto seen_end = s.event_counts.end();
-  auto next_seen = [&] {  // skips groups the exporter does not watch
+  auto skip_unwatched = [&] {  // counts of groups the exporter does not watch are left out
     while (seen != seen_end && !seen->first.group.empty() &&
            s.groups.count(seen->first.group) == 0) {
       ++seen;
     }
   };
-  next_seen();
-  for (size_t i = 0; i < fixed.size(); ++i) {
-    for (; seen != seen_end; ++seen, next_seen()) {
-      const Key key{seen->first.group, seen->first.sentinel, seen->first.event};
-      if (!(key < fixed[i])) break;
-      emit(key, seen->second);
+  skip_unwatched();
+  size_t i = 0;
+  while (i < fixed.size() || seen != seen_end) {
+    if (seen == seen_end) {
+      emit(fixed[i++], 0);
+      continue;
     }
-    if (seen != seen_end &&
-        Key{seen->first.group, seen->first.sentinel, seen->first.event} == fixed[i]) {
-      emit(fixed[i], seen->second);
-      ++seen;
-      next_seen();
-    } else {
-      emit(fixed[i], 0);
+    const Key key{seen->first.group, seen->first.sentinel, seen->first.event};
+    if (i < fixed.size() && fixed[i] < key) {
+      emit(fixed[i++], 0);
+      continue;
     }
-  }
-  for (; seen != seen_end; ++seen, next_seen()) {
-    emit(Key{seen->first.group, seen->first.sentinel, seen->first.event}, seen->second);
+    if (i < fixed.size() && fixed[i] == key) ++i;
+    emit(key, seen->second);
+    ++seen;
+    skip_unwatched();
   }
 }
 
