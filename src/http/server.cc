@@ -96,8 +96,7 @@ Response Response::Html(int status, std::string body) {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-constexpr std::chrono::milliseconds kPollSlice{100};  // how soon a stop is noticed
-                                                      // without a stop descriptor
+constexpr std::chrono::milliseconds kPollSlice{100};  // a pause after accept(2) fails
 constexpr std::chrono::milliseconds kLongestWait{3'600'000};  // fits poll(2)'s int
 constexpr std::chrono::seconds kWatchInterval{1};
 constexpr std::chrono::milliseconds kDrainTime{1000};
@@ -141,7 +140,7 @@ bool IsTokenChar(char c) {
 // the waits into 100 ms to look at `stopping` had cost ~0.9 ms of CPU a second for each).
 class Stream {
  public:
-  // `wake_fd`: readable once the server stops; -1 to look at `stopping` every kPollSlice.
+  // `wake_fd`: readable once the server stops.
   Stream(int fd, const std::atomic<bool>& stopping, int wake_fd)
       : fd_(fd), stopping_(stopping), wake_fd_(wake_fd) {}
   ~Stream() {
@@ -293,10 +292,10 @@ class Stream {
       if (stopping_.load()) return false;
       auto now = Clock::now();
       if (now >= deadline) return false;
-      auto wait = std::min(std::chrono::ceil<std::chrono::milliseconds>(deadline - now),
-                           wake_fd_ >= 0 ? kLongestWait : kPollSlice);
+      auto wait =
+          std::min(std::chrono::ceil<std::chrono::milliseconds>(deadline - now), kLongestWait);
       pollfd p[2] = {{fd_, events, 0}, {wake_fd_, POLLIN, 0}};
-      int rc = ::poll(p, wake_fd_ >= 0 ? 2 : 1, static_cast<int>(wait.count()));
+      int rc = ::poll(p, 2, static_cast<int>(wait.count()));
       if (rc > 0) return p[0].revents != 0 && p[1].revents == 0;
       if (rc < 0 && errno != EINTR) return false;
     }
