@@ -24,11 +24,8 @@ void HistoryState::Forget(const std::string& address) {
   summary_.nodes.erase(address);
 }
 
-void HistoryState::Update(const GroupSnapshot& g, SysTime now) {
-  const auto window_start = now - options_.wipe_hold;
-
+void HistoryState::NotePrimary(const GroupSnapshot& g, SysTime now) {
   if (g.observed && !summary_.first_observed_at) summary_.first_observed_at = now;
-
   // Failovers: the primary named by the Sentinel majority changed.
   if (g.observed && !g.primary.empty()) {
     if (!majority_primary_.empty() && g.primary != majority_primary_) {
@@ -39,6 +36,11 @@ void HistoryState::Update(const GroupSnapshot& g, SysTime now) {
     }
     majority_primary_ = g.primary;
   }
+}
+
+void HistoryState::Update(const GroupSnapshot& g, SysTime now) {
+  const auto window_start = now - options_.wipe_hold;
+  NotePrimary(g, now);
 
   // Restarts.
   for (const auto& n : g.nodes) {

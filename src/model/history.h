@@ -77,6 +77,9 @@ class HistoryState {
 
   // Folds one cycle's observation of `group` in. `now` is the cycle's time.
   void Update(const GroupSnapshot& group, SysTime now);
+  // Only the failover rule of Update(): for a snapshot renewed from Sentinel events alone,
+  // whose data nodes are those of an earlier poll (they must not count as new samples).
+  void NotePrimary(const GroupSnapshot& group, SysTime now);
   const GroupHistory& Summary() const { return summary_; }
   // Drops what is kept for a node no longer watched.
   void Forget(const std::string& address);

@@ -227,6 +227,9 @@ struct ExporterStats {
   uint64_t cycles = 0;
   uint64_t overruns = 0;
   uint64_t event_polls = 0;  // polls of single groups prompted by Sentinel events
+  // Snapshots of a group renewed from Sentinel events' payloads alone (poll/observe.h's
+  // EventOverlay), before any poll could show them.
+  uint64_t events_applied = 0;
   DurationHistogram poll_duration;
   // (kind, reason) -> count; every pair of the fixed sets is present.
   std::map<std::pair<std::string, std::string>, uint64_t> poll_errors;

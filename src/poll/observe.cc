@@ -1,9 +1,11 @@
 #include "poll/observe.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include "parse/info.h"
 #include "parse/sentinel.h"
+#include "redis/connection.h"
 
 namespace redis_ha::poll {
 
@@ -274,6 +276,114 @@ void ObserveConfig(const std::vector<redis::Reply>& replies, model::NodeState& o
   if (auto v = get(3, "min-replicas-max-lag")) {
     out.config_min_replicas_max_lag = parse::ParseInt64(*v);
   }
+}
+
+namespace {
+
+using F = model::PrimaryFlag;
+
+// Sets one primary flag and keeps `raw_flags` in step; true when it changed.
+bool SetFlag(model::SentinelView& v, F flag, std::string_view name, bool set) {
+  bool changed = v.flags[static_cast<size_t>(flag)] != set;
+  v.flags[static_cast<size_t>(flag)] = set;
+  auto it = std::find(v.raw_flags.begin(), v.raw_flags.end(), name);
+  if (set && it == v.raw_flags.end()) {
+    v.raw_flags.emplace_back(name);
+    changed = true;
+  } else if (!set && it != v.raw_flags.end()) {
+    v.raw_flags.erase(it);
+    changed = true;
+  }
+  return changed;
+}
+
+bool EndsFailover(const std::string& event) {
+  return event == "+failover-end" || event == "+failover-end-for-timeout" ||
+         event.starts_with("-failover-abort");
+}
+
+}  // namespace
+
+bool EventOverlay::Keeps(const parse::SentinelEvent& ev) {
+  if (ev.group.empty()) return false;
+  if (ev.event == "+switch-master") return !ev.new_ip.empty() && ev.new_port > 0;
+  if (ev.instance_type != "master" || ev.ip.empty() || ev.port <= 0) return false;
+  return ev.event == "+sdown" || ev.event == "-sdown" || ev.event == "+odown" ||
+         ev.event == "-odown" || ev.event == "+try-failover" || EndsFailover(ev.event);
+}
+
+bool EventOverlay::Record(const parse::SentinelEvent& ev, Time at) {
+  if (!Keeps(ev)) return false;
+  if (ev.event == "+switch-master") {
+    switch_ = Fact{true, redis::JoinHostPort(ev.new_ip, ev.new_port), at};
+    // What was said of the old primary no longer applies; a new failover starts afresh.
+    s_down_.reset();
+    o_down_.reset();
+    failover_.reset();
+    return true;
+  }
+  Fact f{ev.event.front() == '+', redis::JoinHostPort(ev.ip, ev.port), at};
+  if (ev.event == "+sdown" || ev.event == "-sdown") {
+    s_down_ = std::move(f);
+  } else if (ev.event == "+odown" || ev.event == "-odown") {
+    o_down_ = std::move(f);
+  } else {
+    f.set = ev.event == "+try-failover";
+    f.announced.clear();
+    failover_ = std::move(f);
+  }
+  return true;
+}
+
+void EventOverlay::Prune(Time asked) {
+  for (auto* fact : {&switch_, &s_down_, &o_down_, &failover_}) {
+    if (*fact && (*fact)->at <= asked) fact->reset();
+  }
+}
+
+bool EventOverlay::ApplyTo(model::SentinelView& v, const Config& config) const {
+  bool changed = false;
+  if (switch_ && v.primary_announced != switch_->announced) {
+    const std::string old_announced = std::move(v.primary_announced);
+    const std::string old_primary = std::move(v.primary);
+    v.primary_announced = switch_->announced;
+    v.primary = Dialled(config, v.primary_announced);
+    v.primary_run_id.clear();
+    v.flags = {};
+    v.raw_flags = {"master"};
+    v.failover_state.clear();
+    v.config_epoch.reset();
+    v.link_pending_commands.reset();
+    v.last_ok_ping_reply_ms.reset();
+    v.role_reported_time_ms.reset();
+    v.s_down_time_ms.reset();
+    std::erase_if(v.replicas, [&](const model::SentinelReplicaEntry& r) {
+      return r.announced == v.primary_announced || r.announced == old_announced;
+    });
+    if (!old_announced.empty()) {
+      model::SentinelReplicaEntry old;
+      old.address = old_primary;
+      old.announced = old_announced;
+      old.disconnected = true;
+      v.replicas.push_back(std::move(old));
+    }
+    changed = true;
+  }
+  if (s_down_ && s_down_->announced == v.primary_announced) {
+    changed |= SetFlag(v, F::kSDown, "s_down", s_down_->set);
+    if (!s_down_->set) v.s_down_time_ms.reset();
+  }
+  if (o_down_ && o_down_->announced == v.primary_announced) {
+    changed |= SetFlag(v, F::kODown, "o_down", o_down_->set);
+  }
+  if (failover_) {
+    changed |= SetFlag(v, F::kFailoverInProgress, "failover_in_progress", failover_->set);
+    if (!failover_->set && !v.failover_state.empty()) {
+      v.failover_state.clear();
+      changed = true;
+    }
+  }
+  return changed;
 }
 
 }  // namespace redis_ha::poll

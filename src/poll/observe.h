@@ -6,6 +6,7 @@
 #ifndef REDIS_HA_POLL_OBSERVE_H_
 #define REDIS_HA_POLL_OBSERVE_H_
 
+#include <chrono>
 #include <map>
 #include <optional>
 #include <string>
@@ -13,6 +14,7 @@
 
 #include "config/config.h"
 #include "model/snapshot.h"
+#include "parse/sentinel.h"
 #include "redis/reply.h"
 #include "util/status.h"
 
@@ -56,6 +58,53 @@ bool TakesInfoSections(const model::NodeState& node);
 // The CONFIG GET commands a node is asked (in this order) and their replies.
 const std::vector<std::vector<std::string>>& ConfigCommands();
 void ObserveConfig(const std::vector<redis::Reply>& replies, model::NodeState& out);
+
+// EventOverlay: what one Sentinel's events said about its view of one group's primary
+// since the last reply from that Sentinel that was asked for after them.
+//
+// Contract: a view taken from an older reply (or from the latest snapshot) gets the overlay
+// laid over it, so a snapshot shows a `+switch-master` or `+sdown` as soon as the event
+// arrives, however slow the Sentinel is to answer requests meanwhile, and a reply asked for
+// before the event never takes it back. Kept, only what an event states outright:
+// - `+switch-master`: the primary's new address. Sentinel resets the group then, so the
+//   primary's flags and failover state are cleared, what the event does not say (run id,
+//   config epoch, ping and role times) becomes unknown, and in the replicas table the new
+//   primary's row gives way to the old primary's (disconnected, as Sentinel adds it);
+// - `+sdown`/`-sdown`, `+odown`/`-odown` of the master instance: its s_down / o_down, laid
+//   over only while the view's primary is at that address;
+// - `+try-failover` (failover in progress), ended by `+failover-end`,
+//   `+failover-end-for-timeout`, `-failover-abort-*` and `+switch-master`.
+// Every fact sets a value (none toggles), so laying one over a view that already shows it
+// changes nothing. `Prune(asked)` forgets what arrived at or before `asked`: a reply to a
+// request sent after the event shows it already.
+//
+// Thread-safety: a plain value (the poll thread owns them).
+class EventOverlay {
+ public:
+  using Time = std::chrono::steady_clock::time_point;
+
+  // True when the overlay keeps what `ev` says (the event names a group's primary).
+  static bool Keeps(const parse::SentinelEvent& ev);
+  // Records `ev`, received at `at`; false when it is not one it keeps.
+  bool Record(const parse::SentinelEvent& ev, Time at);
+  // Forgets what was received at or before `asked`.
+  void Prune(Time asked);
+  bool empty() const { return !switch_ && !s_down_ && !o_down_ && !failover_; }
+  // Lays the facts over `view` (a reachable Sentinel's view of the group); true when that
+  // changed it.
+  bool ApplyTo(model::SentinelView& view, const Config& config) const;
+
+ private:
+  struct Fact {
+    bool set = false;
+    std::string announced;  // the primary it is about ("" for the failover)
+    Time at{};
+  };
+  std::optional<Fact> switch_;  // `announced`: the new primary
+  std::optional<Fact> s_down_;
+  std::optional<Fact> o_down_;
+  std::optional<Fact> failover_;
+};
 
 }  // namespace redis_ha::poll
 

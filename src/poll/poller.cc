@@ -38,6 +38,9 @@ void AddSentinelGroupCommands(const std::string& group,
 
 // What one cycle has learnt so far, across its follow-up rounds.
 struct Poller::CycleState {
+  // When its first requests were sent (no later): a Sentinel event received after it may be
+  // missing from the answers, so the Sentinel's EventOverlay is laid over its views.
+  SteadyClock::time_point asked{};
   std::map<std::string, model::SentinelState> sentinels;
   // sentinel -> group -> view (views of every group in its MASTERS, watched or not)
   std::map<std::string, std::map<std::string, model::SentinelView>> views;
@@ -92,7 +95,7 @@ Poller::Poller(Config config)
   }
   latest_ = std::make_shared<model::Snapshot>();
   events_ = std::make_unique<EventSubscriber>(
-      [this](const std::string& group) { TriggerGroup(group); },
+      [this](const EventSubscriber::Notice& n) { OnEvent(n); },
       redis::Limits{static_cast<size_t>(config_.max_reply_bytes),
                     redis::Limits{}.max_array_elements},
       resolver_);
@@ -137,6 +140,19 @@ void Poller::TriggerGroup(const std::string& group) {
   {
     std::lock_guard lock(mu_);
     urgent_groups_.try_emplace(group, SteadyClock::now());
+  }
+  wake_.Notify();
+}
+
+void Poller::OnEvent(const EventSubscriber::Notice& n) {
+  if (n.urgent && n.event.group.empty()) return Trigger();
+  {
+    std::lock_guard lock(mu_);
+    if (n.urgent) urgent_groups_.try_emplace(n.event.group, n.received);
+    // A flood beyond this bound is dropped here; the event poll it asked for still runs.
+    if (EventOverlay::Keeps(n.event) && pending_events_.size() < kMaxPendingEvents) {
+      pending_events_.push_back(n);
+    }
   }
   wake_.Notify();
 }
@@ -224,6 +240,7 @@ void Poller::Run(std::stop_token stop) {
       active_event_.reset();
     }
     if (stop.stop_requested()) break;
+    ApplyEvents();
     std::set<std::string> due_groups;
     auto first_asked = SteadyClock::time_point::max();  // the oldest event among due_groups
     auto event_due = SteadyClock::time_point::max();
@@ -409,6 +426,7 @@ void Poller::StartCycle(SteadyClock::time_point now) {
   ApplyPendingConfig();
   active_cycle_ = std::make_unique<ActiveCycle>();
   active_cycle_->start = now;
+  active_cycle_->cs.asked = now;
   active_cycle_->now_sys = std::chrono::system_clock::now();
   SubmitCycleRound();  // none (no Sentinel configured): finished at the next turn
 }
@@ -646,6 +664,28 @@ model::SnapshotPtr Poller::AdvanceCycle(std::stop_token stop) {
   return FinishCycle();
 }
 
+namespace {
+
+// The primary most reachable Sentinels name in their views (ties: the lexically smallest);
+// "" when none names one.
+std::string MajorityPrimary(const model::GroupSnapshot& g) {
+  std::map<std::string, int> votes;
+  for (const auto& v : g.views) {
+    if (v.reachable && v.monitors && !v.primary.empty()) ++votes[v.primary];
+  }
+  std::string primary;
+  int best = 0;
+  for (const auto& [addr, n] : votes) {
+    if (n > best) {
+      best = n;
+      primary = addr;
+    }
+  }
+  return primary;
+}
+
+}  // namespace
+
 model::GroupSnapshot Poller::AssembleGroup(const std::string& gname, GroupRecord& grec,
                                            CycleState& cs, model::SysTime now_sys,
                                            bool consume, const CycleState* also,
@@ -662,6 +702,15 @@ model::GroupSnapshot Poller::AssembleGroup(const std::string& gname, GroupRecord
         model::SentinelView v = consume ? std::move(it->second) : it->second;
         v.reachable = true;
         v.monitors = true;
+        // What the Sentinel published since it was asked, and what its answer may lack.
+        if (auto o = overlays_.find({saddr, gname}); o != overlays_.end()) {
+          o->second.Prune(cs.asked);
+          if (o->second.empty()) {
+            overlays_.erase(o);
+          } else {
+            o->second.ApplyTo(v, config_);
+          }
+        }
         g.views.push_back(std::move(v));
         continue;
       }
@@ -674,19 +723,8 @@ model::GroupSnapshot Poller::AssembleGroup(const std::string& gname, GroupRecord
       g.views.push_back(std::move(v));
     }
   }
-  // The majority primary among reachable Sentinels.
-  std::map<std::string, int> votes;
-  for (const auto& v : g.views) {
-    if (v.reachable && v.monitors && !v.primary.empty()) ++votes[v.primary];
-  }
-  int best = 0;
-  for (const auto& [addr, n] : votes) {
-    if (n > best) {
-      best = n;
-      g.primary = addr;
-    }
-  }
-  g.observed = !votes.empty();
+  g.primary = MajorityPrimary(g);
+  g.observed = !g.primary.empty();
   if (g.observed) {
     grec.last_success_at = now_sys;
     grec.last_primary = g.primary;
@@ -773,6 +811,9 @@ model::SnapshotPtr Poller::FinishCycle() {
     }
   }
   pool_.Retain(keep);
+  std::erase_if(overlays_, [&](const auto& entry) {
+    return !sentinels_.count(entry.first.first) || !groups_.count(entry.first.second);
+  });
   if (events_started_) {
     std::vector<EventSubscriber::Target> targets;
     for (const auto& [addr, rec] : sentinels_) {
@@ -804,6 +845,7 @@ bool Poller::StartEventPoll(const std::set<std::string>& groups) {
   auto ev = std::make_unique<ActiveEvent>();
   ev->groups = groups;
   ev->began = SteadyClock::now();
+  ev->cs.asked = ev->began;
   ev->previous = Latest();
   const uint64_t refresh_cycles = ConfigRefreshCycles();
   std::vector<redis::Request> requests;
@@ -895,6 +937,61 @@ void Poller::ReplaceOlder(const Plan& p, const CycleState& newer, CycleState& cy
       cycle.views[p.address][g] = v->second;
     }
   }
+}
+
+void Poller::ApplyEvents() {
+  std::vector<EventSubscriber::Notice> notices;
+  {
+    std::lock_guard lock(mu_);
+    notices.swap(pending_events_);
+  }
+  std::set<std::string> touched;
+  for (const auto& n : notices) {
+    // Only groups being watched, by Sentinels being polled: the map stays bounded.
+    if (!groups_.count(n.event.group) || !sentinels_.count(n.sentinel)) continue;
+    if (overlays_[{n.sentinel, n.event.group}].Record(n.event, n.received)) {
+      touched.insert(n.event.group);
+    }
+  }
+  if (touched.empty()) return;
+  model::SnapshotPtr latest = Latest();
+  std::shared_ptr<model::Snapshot> snap;
+  const auto now_sys = std::chrono::system_clock::now();
+  for (const auto& gname : touched) {
+    auto last = latest->groups.find(gname);
+    if (last == latest->groups.end()) continue;
+    // Laid over a copy of the group as last published: a reachable view gets its Sentinel's
+    // facts; an unreachable one has nothing to lay them over.
+    model::GroupSnapshot g = last->second;
+    bool changed = false;
+    for (auto& v : g.views) {
+      if (!v.reachable || !v.monitors) continue;
+      auto o = overlays_.find({v.sentinel, gname});
+      if (o != overlays_.end()) changed |= o->second.ApplyTo(v, config_);
+    }
+    if (!changed) continue;
+    GroupRecord& grec = groups_[gname];
+    if (std::string primary = MajorityPrimary(g); !primary.empty()) {
+      g.primary = primary;
+      grec.last_primary = primary;
+    }
+    for (auto& n : g.nodes) {
+      n.sentinel_role = n.address == g.primary ? model::Role::kPrimary : model::Role::kReplica;
+    }
+    // The data nodes are as an earlier poll saw them: only a change of primary is history.
+    grec.history.NotePrimary(g, now_sys);
+    g.history = grec.history.Summary();
+    g.assessment = assess::Assess(g, AssessOptionsFromConfig());
+    assess::HoldImminent(g.assessment, grec.imminent, now_sys, config_.imminent_hold);
+    if (!snap) snap = std::make_shared<model::Snapshot>(*latest);
+    snap->groups.insert_or_assign(gname, std::move(g));
+    ++stats_.events_applied;
+    log::Debug("sentinel events laid over a snapshot", {{"group", gname}});
+  }
+  if (!snap) return;
+  events_->Fill(*snap);
+  snap->stats = stats_;
+  Publish(snap);
 }
 
 void Poller::FinishEventPoll() {

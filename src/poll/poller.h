@@ -24,6 +24,11 @@
 //   ten events), then one per min(interval/2, 500 ms), so a flooding Sentinel polls its
 //   group about twice a second; one runs at a time, the pause after one is at least as
 //   long as it took, and events that arrive meanwhile are folded together.
+// - What a Sentinel event states outright (EventOverlay, poll/observe.h: +switch-master,
+//   +/-sdown and +/-odown of the primary, failover start and end) is laid over the latest
+//   snapshot as soon as the poll thread wakes for it, before the event poll answers, and
+//   over every later view from that Sentinel until a reply to a request sent after the event
+//   replaces it; the group's primary, failover history and assessment are renewed with it.
 // - Each cycle's snapshot is assessed and published; `Latest()` never blocks on a cycle.
 //
 // Thread-safety: Start/Stop/Reload/Trigger/Latest are safe from any thread. PollOnce()
@@ -47,6 +52,7 @@
 #include "assess/assess.h"
 #include "model/history.h"
 #include "model/snapshot.h"
+#include "poll/observe.h"
 #include "poll/subscriber.h"
 #include "redis/pool.h"
 #include "util/event_fd.h"
@@ -59,6 +65,9 @@ class Poller {
   // Event polls of one group are at least this far apart, and at most this many in a burst.
   static constexpr std::chrono::milliseconds kGroupPollGap{50};
   static constexpr int kGroupPollBurst = 10;
+  // Sentinel events waiting for the poll thread to lay them over the latest snapshot;
+  // beyond this many (a flood), more are not kept (their event polls still run).
+  static constexpr size_t kMaxPendingEvents = 10000;
 
   explicit Poller(Config config);
   ~Poller();
@@ -167,6 +176,13 @@ class Poller {
                                      const CycleState* also,
                                      const model::GroupSnapshot* fallback);
   void Publish(model::SnapshotPtr snapshot);
+  // From the subscriber's thread: asks for an event poll, and keeps what the poll thread
+  // lays over the snapshot (ApplyEvents).
+  void OnEvent(const EventSubscriber::Notice& n);
+  // Records the events received since the last call in each (Sentinel, group)'s
+  // EventOverlay and publishes the latest snapshot with every group whose views that
+  // changed renewed (its primary, history of failovers and assessment; nodes as they were).
+  void ApplyEvents();
   void ApplyPendingConfig();
   void CountError(const std::string& kind, ErrorKind reason);
   uint64_t ConfigRefreshCycles() const;
@@ -200,6 +216,7 @@ class Poller {
   bool triggered_ = false;
   // Event polls asked for, with when each group was first asked for since its last one.
   std::map<std::string, std::chrono::steady_clock::time_point> urgent_groups_;
+  std::vector<EventSubscriber::Notice> pending_events_;  // for ApplyEvents
 
   // Poll thread: each group's event-poll budget (a token bucket).
   struct EventBudget {
@@ -211,6 +228,8 @@ class Poller {
   std::chrono::steady_clock::time_point EventPollDue(const std::string& group,
                                                      std::chrono::steady_clock::time_point now);
   std::map<std::string, EventBudget> event_budgets_;
+  // What each (Sentinel, group)'s events said since a reply from it that shows them.
+  std::map<std::pair<std::string, std::string>, EventOverlay> overlays_;
   std::optional<Config> pending_config_;
   model::SnapshotPtr latest_;
   std::jthread thread_;

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "parse/sentinel.h"
+#include "poll/observe.h"
 #include "util/log.h"
 
 namespace redis_ha::poll {
@@ -31,9 +32,9 @@ bool IsUrgent(const std::string& event) {
 }
 }  // namespace
 
-EventSubscriber::EventSubscriber(std::function<void(const std::string&)> on_urgent,
+EventSubscriber::EventSubscriber(std::function<void(const Notice&)> on_event,
                                  redis::Limits limits, std::shared_ptr<redis::Resolver> resolver)
-    : on_urgent_(std::move(on_urgent)),
+    : on_event_(std::move(on_event)),
       limits_(limits),
       resolver_(resolver ? std::move(resolver) : std::make_shared<redis::Resolver>()) {}
 
@@ -88,7 +89,10 @@ void EventSubscriber::Handle(const std::string& sentinel, const redis::Reply& re
   }
   log::Debug("sentinel event", {{"sentinel", sentinel}, {"event", ev->event},
                                 {"group", ev->group}, {"payload", msg->payload}});
-  if (IsUrgent(ev->event) && on_urgent_) on_urgent_(ev->group);
+  const bool urgent = IsUrgent(ev->event);
+  if (on_event_ && (urgent || EventOverlay::Keeps(*ev))) {
+    on_event_(Notice{sentinel, std::move(*ev), SteadyClock::now(), urgent});
+  }
 }
 
 void EventSubscriber::Run(std::stop_token stop) {

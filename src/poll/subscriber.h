@@ -4,9 +4,10 @@
 // Contract: the poller hands it the Sentinels to watch after each cycle; it connects to
 // each (reconnecting with exponential backoff, 100 ms to 5 s), parses every event, counts
 // those of model::kCountedEvents per (group, sentinel, event), keeps the last
-// `kRecentEvents`, and calls `on_urgent(group)` for events that should be polled at once
-// (+switch-master, +sdown, -sdown, +odown, -odown, +failover-end,
-// +failover-state-reconf-slaves, +tilt; group is "" for +tilt). Counts are cumulative
+// `kRecentEvents`, and hands `on_event` a Notice of each event that should be polled at
+// once (urgent: +switch-master, +sdown, -sdown, +odown, -odown, +failover-end,
+// +failover-state-reconf-slaves, +tilt; group is "" for +tilt) or whose payload the poller
+// lays over that Sentinel's view (EventOverlay::Keeps, poll/observe.h). Counts are cumulative
 // for the process lifetime, so nothing between two scrapes is lost. The thread sleeps until
 // a subscription has data, a reconnect is due or the Sentinels change (no periodic tick).
 //
@@ -25,6 +26,7 @@
 #include <vector>
 
 #include "model/snapshot.h"
+#include "parse/sentinel.h"
 #include "redis/connection.h"
 #include "util/event_fd.h"
 
@@ -39,8 +41,16 @@ class EventSubscriber {
     friend bool operator==(const Target&, const Target&) = default;
   };
 
+  // An event for the poller, from the subscriber's thread.
+  struct Notice {
+    std::string sentinel;  // the Sentinel that published it, as dialled
+    parse::SentinelEvent event;
+    std::chrono::steady_clock::time_point received;
+    bool urgent = false;  // poll the group (everything, for +tilt) at once
+  };
+
   // `resolver` resolves host names without blocking the subscriber (shared with the poll).
-  EventSubscriber(std::function<void(const std::string& group)> on_urgent,
+  EventSubscriber(std::function<void(const Notice&)> on_event,
                   redis::Limits limits, std::shared_ptr<redis::Resolver> resolver = nullptr);
   ~EventSubscriber();
   EventSubscriber(const EventSubscriber&) = delete;
@@ -65,7 +75,7 @@ class EventSubscriber {
   void Run(std::stop_token stop);
   void Handle(const std::string& sentinel, const redis::Reply& reply);
 
-  std::function<void(const std::string&)> on_urgent_;
+  std::function<void(const Notice&)> on_event_;
   redis::Limits limits_;
   std::shared_ptr<redis::Resolver> resolver_;
   mutable std::mutex mu_;

@@ -51,11 +51,16 @@ FakeServer::Script SentinelPublishing(const std::atomic<bool>& publish, std::str
 // The groups the subscriber reported urgent, from its thread.
 class UrgentGroups {
  public:
-  std::function<void(const std::string&)> Recorder() {
-    return [this](const std::string& group) {
+  std::function<void(const EventSubscriber::Notice&)> Recorder() {
+    return [this](const EventSubscriber::Notice& n) {
       std::lock_guard lock(mu_);
-      groups_.push_back(group);
+      if (n.urgent) groups_.push_back(n.event.group);
+      notices_.push_back(n);
     };
+  }
+  std::vector<EventSubscriber::Notice> Notices() {
+    std::lock_guard lock(mu_);
+    return notices_;
   }
   std::vector<std::string> Sorted() {
     std::lock_guard lock(mu_);
@@ -71,6 +76,7 @@ class UrgentGroups {
  private:
   std::mutex mu_;
   std::vector<std::string> groups_;
+  std::vector<EventSubscriber::Notice> notices_;
 };
 
 EventSubscriber::Target TargetOf(const FakeServer& s) {
@@ -96,6 +102,19 @@ TEST(SubscriberTest, SubscribesToNewSentinelsAndReportsUrgentEvents) {
   publish = true;
   ASSERT_TRUE(WaitFor([&] { return urgent.Sorted().size() == 2; }));
   EXPECT_EQ(urgent.Sorted(), (std::vector<std::string>{"g1", "g2"}));
+  // Each with the Sentinel that published it and the payload parsed, for the poller to lay
+  // over that Sentinel's view.
+  for (const auto& n : urgent.Notices()) {
+    if (n.event.event == "+switch-master") {
+      EXPECT_EQ(n.sentinel, "127.0.0.1:" + std::to_string(b.port()));
+      EXPECT_EQ(n.event.new_port, 6380);
+    } else {
+      EXPECT_EQ(n.sentinel, "127.0.0.1:" + std::to_string(a.port()));
+      EXPECT_EQ(n.event.instance_type, "master");
+      EXPECT_EQ(n.event.port, 6379);
+    }
+    EXPECT_NE(n.received, std::chrono::steady_clock::time_point{});
+  }
   model::Snapshot snap;
   sub.Fill(snap);
   ASSERT_EQ(snap.recent_events.size(), 2u);
