@@ -1107,6 +1107,15 @@ def which_part(nodes_ms, sentinels_ms, q):
     return "At %s neither part takes half again as long as the other." % q
 
 
+def which_parts(nodes, sents):
+    """which_part at p50 and at p99, said once for both when it is the same part."""
+    p50 = which_part(nodes["cycle_p50_ms"], sents["cycle_p50_ms"], "p50")
+    p99 = which_part(nodes["cycle_p99_ms"], sents["cycle_p99_ms"], "p99")
+    if p50 and p50.replace("p50", "p99", 1) == p99:
+        return p50.replace("At p50", "At p50 and at p99", 1), ""
+    return p50, p99
+
+
 def context_notes(res):
     """What this machine itself allows, measured in the same run, next to the targets that
     depend on it: the floor's cycle time, /healthz's latency, a scrape's own CPU."""
@@ -1129,9 +1138,7 @@ def context_notes(res):
                      fmt((f("ours", "load", ("sentinel", "total_net_output_bytes")) or 0)
                          / 1024, 0),
                      fmt(sents["cycle_p50_ms"]), fmt(sents["cycle_p99_ms"]),
-                     nodes["cycles"], sents["cycles"],
-                     which_part(nodes["cycle_p50_ms"], sents["cycle_p50_ms"], "p50"),
-                     which_part(nodes["cycle_p99_ms"], sents["cycle_p99_ms"], "p99")))
+                     nodes["cycles"], sents["cycles"], *which_parts(nodes, sents)))
     out.append(line)
     cpu, poll = f("ours", "cpu_ms_per_cycle"), f("ours", "cpu_ms_per_cycle_poll_only")
     if cpu is not None and poll is not None:
