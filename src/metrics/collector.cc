@@ -662,7 +662,8 @@ void ExporterFamilies(const model::Snapshot& s, Sink& out) {
   auto& applied = out.Counter("redis_ha_exporter_events_applied_total",
                               "Snapshots of a group renewed from a Sentinel event's payload "
                               "alone (+switch-master, +/-sdown and +/-odown of the primary, "
-                              "+try-failover and its end), before a poll could show it");
+                              "+try-failover and its end, +reset-master), before a poll could show "
+                              "it");
   Set(applied, {}, static_cast<double>(s.stats.events_applied));
   auto& last = out.Gauge("redis_ha_exporter_last_poll_timestamp_seconds",
                          "When the group was last observed by a successful Sentinel poll");

@@ -309,21 +309,29 @@ bool EventOverlay::Keeps(const parse::SentinelEvent& ev) {
   if (ev.event == "+switch-master") return !ev.new_ip.empty() && ev.new_port > 0;
   if (ev.instance_type != "master" || ev.ip.empty() || ev.port <= 0) return false;
   return ev.event == "+sdown" || ev.event == "-sdown" || ev.event == "+odown" ||
-         ev.event == "-odown" || ev.event == "+try-failover" || EndsFailover(ev.event);
+         ev.event == "-odown" || ev.event == "+try-failover" || ev.event == "+reset-master" ||
+         EndsFailover(ev.event);
 }
 
 bool EventOverlay::Record(const parse::SentinelEvent& ev, Time at) {
   if (!Keeps(ev)) return false;
   if (ev.event == "+switch-master") {
-    switch_ = Fact{true, redis::JoinHostPort(ev.new_ip, ev.new_port), at};
+    switch_ = Fact{true, redis::JoinHostPort(ev.new_ip, ev.new_port), at,
+                   ev.old_ip.empty() ? "" : redis::JoinHostPort(ev.old_ip, ev.old_port)};
     // What was said of the old primary no longer applies; a new failover starts afresh.
     s_down_.reset();
     o_down_.reset();
     failover_.reset();
     return true;
   }
-  Fact f{ev.event.front() == '+', redis::JoinHostPort(ev.ip, ev.port), at};
-  if (ev.event == "+sdown" || ev.event == "-sdown") {
+  Fact f{ev.event.front() == '+', redis::JoinHostPort(ev.ip, ev.port), at, ""};
+  if (ev.event == "+reset-master") {
+    f.set = false;
+    s_down_ = f;
+    o_down_ = f;
+    f.announced.clear();
+    failover_ = std::move(f);
+  } else if (ev.event == "+sdown" || ev.event == "-sdown") {
     s_down_ = std::move(f);
   } else if (ev.event == "+odown" || ev.event == "-odown") {
     o_down_ = std::move(f);
@@ -344,25 +352,30 @@ void EventOverlay::Prune(Time asked) {
 bool EventOverlay::ApplyTo(model::SentinelView& v, const Config& config) const {
   bool changed = false;
   if (switch_ && v.primary_announced != switch_->announced) {
-    const std::string old_announced = std::move(v.primary_announced);
-    const std::string old_primary = std::move(v.primary);
     v.primary_announced = switch_->announced;
     v.primary = Dialled(config, v.primary_announced);
     v.primary_run_id.clear();
     v.flags = {};
     v.raw_flags = {"master"};
     v.failover_state.clear();
-    v.config_epoch.reset();
+    v.config_epoch.reset();  // the failover's epoch: not in the event
     v.link_pending_commands.reset();
     v.last_ok_ping_reply_ms.reset();
-    v.role_reported_time_ms.reset();
+    v.role_reported_time_ms = 0;
     v.s_down_time_ms.reset();
+    const std::string& old_announced = switch_->old_announced;
     std::erase_if(v.replicas, [&](const model::SentinelReplicaEntry& r) {
       return r.announced == v.primary_announced || r.announced == old_announced;
     });
+    for (auto& r : v.replicas) {
+      r.disconnected = true;
+      r.s_down = false;
+      r.o_down = false;
+      r.link_ok = false;
+    }
     if (!old_announced.empty()) {
       model::SentinelReplicaEntry old;
-      old.address = old_primary;
+      old.address = Dialled(config, old_announced);
       old.announced = old_announced;
       old.disconnected = true;
       v.replicas.push_back(std::move(old));
@@ -384,6 +397,14 @@ bool EventOverlay::ApplyTo(model::SentinelView& v, const Config& config) const {
     }
   }
   return changed;
+}
+
+bool EventOverlay::NamePrimary(model::SentinelView& v, const Config& config, Time now) const {
+  if (!switch_ || v.primary_announced == switch_->announced) return false;
+  if (now - switch_->at > kUnansweredVote) return false;
+  v.primary_announced = switch_->announced;
+  v.primary = Dialled(config, v.primary_announced);
+  return true;
 }
 
 }  // namespace redis_ha::poll

@@ -65,18 +65,22 @@ void ObserveConfig(const std::vector<redis::Reply>& replies, model::NodeState& o
 // Contract: a view taken from an older reply (or from the latest snapshot) gets the overlay
 // laid over it, so a snapshot shows a `+switch-master` or `+sdown` as soon as the event
 // arrives, however slow the Sentinel is to answer requests meanwhile, and a reply asked for
-// before the event never takes it back. Kept, only what an event states outright:
-// - `+switch-master`: the primary's new address. Sentinel resets the group then, so the
-//   primary's flags and failover state are cleared, what the event does not say (run id,
-//   config epoch, ping and role times) becomes unknown, and in the replicas table the new
-//   primary's row gives way to the old primary's (disconnected, as Sentinel adds it);
+// before the event does not take it back. Kept, only what an event states outright:
+// - `+switch-master`: the primary's new address. Sentinel resets the group then: the
+//   primary's flags and failover state are cleared, its role-reported time restarts (0),
+//   what the event does not say (run id, the new config epoch, ping times) is unknown, and
+//   in the replicas table the new primary's row gives way to the old primary's, every row
+//   disconnected (Sentinel makes a new instance of each and connects again);
 // - `+sdown`/`-sdown`, `+odown`/`-odown` of the master instance: its s_down / o_down, laid
 //   over only while the view's primary is at that address;
 // - `+try-failover` (failover in progress), ended by `+failover-end`,
-//   `+failover-end-for-timeout`, `-failover-abort-*` and `+switch-master`.
+//   `+failover-end-for-timeout`, `-failover-abort-*` and `+switch-master`;
+// - `+reset-master` (SENTINEL RESET): s_down, o_down and the failover cleared.
 // Every fact sets a value (none toggles), so laying one over a view that already shows it
 // changes nothing. `Prune(asked)` forgets what arrived at or before `asked`: a reply to a
-// request sent after the event shows it already.
+// request sent after the event shows it (the poller never uses a reply older than one it
+// pruned with). A view that is newer than a fact still kept (its event not read yet from
+// the subscription, which is another connection) shows the fact until that event is read.
 //
 // Thread-safety: a plain value (the poll thread owns them).
 class EventOverlay {
@@ -93,12 +97,19 @@ class EventOverlay {
   // Lays the facts over `view` (a reachable Sentinel's view of the group); true when that
   // changed it.
   bool ApplyTo(model::SentinelView& view, const Config& config) const;
+  // For the view of a Sentinel that did not answer its last poll (no other data): the
+  // primary a `+switch-master` it published since named, so the Sentinel keeps that vote in
+  // the group's majority, for `kUnansweredVote` after the event at most (a Sentinel that does
+  // not answer for longer has nothing current to say). True when that changed the view.
+  static constexpr std::chrono::seconds kUnansweredVote{30};
+  bool NamePrimary(model::SentinelView& view, const Config& config, Time now) const;
 
  private:
   struct Fact {
     bool set = false;
     std::string announced;  // the primary it is about ("" for the failover)
     Time at{};
+    std::string old_announced;  // a switch's old primary
   };
   std::optional<Fact> switch_;  // `announced`: the new primary
   std::optional<Fact> s_down_;

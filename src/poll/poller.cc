@@ -70,7 +70,7 @@ struct Poller::ActiveEvent {
   std::vector<Plan> plans;
   size_t remaining = 0;
   SteadyClock::time_point began;
-  SteadyClock::time_point asked;  // when the first of its events came
+  SteadyClock::time_point first_event;  // when the first of its events came
   std::chrono::nanoseconds served{0};  // the longest a server took to answer it, once sent
   model::SnapshotPtr previous;  // the latest snapshot when it began
 };
@@ -149,8 +149,9 @@ void Poller::OnEvent(const EventSubscriber::Notice& n) {
   {
     std::lock_guard lock(mu_);
     if (n.urgent) urgent_groups_.try_emplace(n.event.group, n.received);
-    // A flood beyond this bound is dropped here; the event poll it asked for still runs.
-    if (EventOverlay::Keeps(n.event) && pending_events_.size() < kMaxPendingEvents) {
+    if (EventOverlay::Keeps(n.event)) {
+      // In a flood the oldest go first: the newest fact of each kind is the one that counts.
+      if (pending_events_.size() >= kMaxPendingEvents) pending_events_.pop_front();
       pending_events_.push_back(n);
     }
   }
@@ -296,7 +297,7 @@ void Poller::Run(std::stop_token stop) {
         b.tokens -= 1;
         b.last = began;
       }
-      if (StartEventPoll(due_groups)) active_event_->asked = first_asked;
+      if (StartEventPoll(due_groups)) active_event_->first_event = first_asked;
     }
     if ((active_cycle_ && active_cycle_->remaining == 0) ||
         (active_event_ && active_event_->remaining == 0))
@@ -666,12 +667,22 @@ model::SnapshotPtr Poller::AdvanceCycle(std::stop_token stop) {
 
 namespace {
 
-// The primary most reachable Sentinels name in their views (ties: the lexically smallest);
-// "" when none names one.
+// True when a reachable Sentinel monitoring the group names a primary.
+bool AnyReachableVote(const model::GroupSnapshot& g) {
+  return std::any_of(g.views.begin(), g.views.end(), [](const model::SentinelView& v) {
+    return v.reachable && v.monitors && !v.primary.empty();
+  });
+}
+
+// The primary most Sentinels name in their views (ties: the lexically smallest); "" when
+// none names one. A reachable Sentinel votes for the primary it names; one that did not
+// answer its last poll votes only for a primary its own +switch-master named since
+// (EventOverlay::NamePrimary), so a Sentinel too slow to answer in a failover keeps the vote
+// its event gave it.
 std::string MajorityPrimary(const model::GroupSnapshot& g) {
   std::map<std::string, int> votes;
   for (const auto& v : g.views) {
-    if (v.reachable && v.monitors && !v.primary.empty()) ++votes[v.primary];
+    if (!v.primary.empty() && (v.monitors || !v.reachable)) ++votes[v.primary];
   }
   std::string primary;
   int best = 0;
@@ -686,6 +697,17 @@ std::string MajorityPrimary(const model::GroupSnapshot& g) {
 
 }  // namespace
 
+const model::SentinelView* Poller::LatestView(const std::string& group,
+                                              const std::string& sentinel) const {
+  // latest_ is replaced only by this thread (Publish), so reading it here needs no lock.
+  auto git = latest_->groups.find(group);
+  if (git == latest_->groups.end()) return nullptr;
+  for (const auto& v : git->second.views) {
+    if (v.sentinel == sentinel) return &v;
+  }
+  return nullptr;
+}
+
 model::GroupSnapshot Poller::AssembleGroup(const std::string& gname, GroupRecord& grec,
                                            CycleState& cs, model::SysTime now_sys,
                                            bool consume, const CycleState* also,
@@ -698,17 +720,35 @@ model::GroupSnapshot Poller::AssembleGroup(const std::string& gname, GroupRecord
     if (vit != cs.views.end()) {
       auto it = vit->second.find(gname);
       if (it != vit->second.end()) {
-        // Each (Sentinel, group) view belongs to this group alone: a full cycle moves it.
-        model::SentinelView v = consume ? std::move(it->second) : it->second;
-        v.reachable = true;
-        v.monitors = true;
-        // What the Sentinel published since it was asked, and what its answer may lack.
-        if (auto o = overlays_.find({saddr, gname}); o != overlays_.end()) {
-          o->second.Prune(cs.asked);
-          if (o->second.empty()) {
-            overlays_.erase(o);
-          } else {
+        auto o = overlays_.find({saddr, gname});
+        // An answer asked for before one already published (an event poll and a cycle
+        // that end in the same turn): the latest snapshot has the newer one, and an event
+        // only the older one lacks may have been pruned already.
+        auto& newest = view_asked_[{saddr, gname}];
+        const model::SentinelView* later = cs.asked < newest ? LatestView(gname, saddr) : nullptr;
+        model::SentinelView v;
+        if (later != nullptr) {
+          v = *later;
+        } else {
+          newest = std::max(newest, cs.asked);
+          // Each (Sentinel, group) view belongs to this group alone: a full cycle moves it.
+          v = consume ? std::move(it->second) : it->second;
+          v.reachable = true;
+          v.monitors = true;
+          // What the Sentinel published since it was asked is what its answer may lack.
+          if (o != overlays_.end()) {
+            o->second.Prune(cs.asked);
+            if (o->second.empty()) {
+              overlays_.erase(o);
+              o = overlays_.end();
+            }
+          }
+        }
+        if (o != overlays_.end()) {
+          if (v.reachable && v.monitors) {
             o->second.ApplyTo(v, config_);
+          } else if (!v.reachable) {
+            o->second.NamePrimary(v, config_, SteadyClock::now());
           }
         }
         g.views.push_back(std::move(v));
@@ -720,12 +760,15 @@ model::GroupSnapshot Poller::AssembleGroup(const std::string& gname, GroupRecord
       model::SentinelView v;
       v.sentinel = saddr;
       v.reachable = false;
+      if (auto o = overlays_.find({saddr, gname}); o != overlays_.end()) {
+        o->second.NamePrimary(v, config_, SteadyClock::now());
+      }
       g.views.push_back(std::move(v));
     }
   }
-  g.primary = MajorityPrimary(g);
-  g.observed = !g.primary.empty();
+  g.observed = AnyReachableVote(g);
   if (g.observed) {
+    g.primary = MajorityPrimary(g);
     grec.last_success_at = now_sys;
     grec.last_primary = g.primary;
   } else {
@@ -811,9 +854,11 @@ model::SnapshotPtr Poller::FinishCycle() {
     }
   }
   pool_.Retain(keep);
-  std::erase_if(overlays_, [&](const auto& entry) {
+  const auto forgotten = [&](const auto& entry) {
     return !sentinels_.count(entry.first.first) || !groups_.count(entry.first.second);
-  });
+  };
+  std::erase_if(overlays_, forgotten);
+  std::erase_if(view_asked_, forgotten);
   if (events_started_) {
     std::vector<EventSubscriber::Target> targets;
     for (const auto& [addr, rec] : sentinels_) {
@@ -940,7 +985,7 @@ void Poller::ReplaceOlder(const Plan& p, const CycleState& newer, CycleState& cy
 }
 
 void Poller::ApplyEvents() {
-  std::vector<EventSubscriber::Notice> notices;
+  std::deque<EventSubscriber::Notice> notices;
   {
     std::lock_guard lock(mu_);
     notices.swap(pending_events_);
@@ -965,15 +1010,19 @@ void Poller::ApplyEvents() {
     model::GroupSnapshot g = last->second;
     bool changed = false;
     for (auto& v : g.views) {
-      if (!v.reachable || !v.monitors) continue;
       auto o = overlays_.find({v.sentinel, gname});
-      if (o != overlays_.end()) changed |= o->second.ApplyTo(v, config_);
+      if (o == overlays_.end()) continue;
+      if (v.reachable && v.monitors) {
+        changed |= o->second.ApplyTo(v, config_);
+      } else if (!v.reachable) {
+        changed |= o->second.NamePrimary(v, config_, SteadyClock::now());
+      }
     }
     if (!changed) continue;
     GroupRecord& grec = groups_[gname];
-    if (std::string primary = MajorityPrimary(g); !primary.empty()) {
-      g.primary = primary;
-      grec.last_primary = primary;
+    if (g.observed) {
+      g.primary = MajorityPrimary(g);
+      grec.last_primary = g.primary;
     }
     for (auto& n : g.nodes) {
       n.sentinel_role = n.address == g.primary ? model::Role::kPrimary : model::Role::kReplica;
@@ -1030,7 +1079,7 @@ void Poller::FinishEventPoll() {
   log::Debug("event poll published",
              {{"groups", std::to_string(ev.groups.size())},
               {"first", *ev.groups.begin()},
-              {"waited_ms", ms(ev.began - ev.asked)},
+              {"waited_ms", ms(ev.began - ev.first_event)},
               {"took_ms", ms(now - ev.began)},
               {"longest_answer_ms", ms(ev.served)}});
   stats_.bytes_sent = pool_.bytes_sent();

@@ -28,7 +28,10 @@
 //   +/-sdown and +/-odown of the primary, failover start and end) is laid over the latest
 //   snapshot as soon as the poll thread wakes for it, before the event poll answers, and
 //   over every later view from that Sentinel until a reply to a request sent after the event
-//   replaces it; the group's primary, failover history and assessment are renewed with it.
+//   replaces it; the group's primary, failover history and assessment are renewed with it. A
+//   Sentinel that did not answer its last poll keeps voting for the primary its own
+//   +switch-master named since (for EventOverlay::kUnansweredVote at most). An answer asked for before one already published (an event
+//   poll and a cycle ending in the same turn) is not used: the latest snapshot's view is.
 // - Each cycle's snapshot is assessed and published; `Latest()` never blocks on a cycle.
 //
 // Thread-safety: Start/Stop/Reload/Trigger/Latest are safe from any thread. PollOnce()
@@ -37,6 +40,7 @@
 #define REDIS_HA_POLL_POLLER_H_
 
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -66,7 +70,7 @@ class Poller {
   static constexpr std::chrono::milliseconds kGroupPollGap{50};
   static constexpr int kGroupPollBurst = 10;
   // Sentinel events waiting for the poll thread to lay them over the latest snapshot;
-  // beyond this many (a flood), more are not kept (their event polls still run).
+  // beyond this many (a flood) the oldest are dropped (their event polls still run).
   static constexpr size_t kMaxPendingEvents = 10000;
 
   explicit Poller(Config config);
@@ -176,6 +180,9 @@ class Poller {
                                      const CycleState* also,
                                      const model::GroupSnapshot* fallback);
   void Publish(model::SnapshotPtr snapshot);
+  // A Sentinel's view of a group in the latest snapshot (poll thread only).
+  const model::SentinelView* LatestView(const std::string& group,
+                                        const std::string& sentinel) const;
   // From the subscriber's thread: asks for an event poll, and keeps what the poll thread
   // lays over the snapshot (ApplyEvents).
   void OnEvent(const EventSubscriber::Notice& n);
@@ -216,7 +223,7 @@ class Poller {
   bool triggered_ = false;
   // Event polls asked for, with when each group was first asked for since its last one.
   std::map<std::string, std::chrono::steady_clock::time_point> urgent_groups_;
-  std::vector<EventSubscriber::Notice> pending_events_;  // for ApplyEvents
+  std::deque<EventSubscriber::Notice> pending_events_;  // for ApplyEvents
 
   // Poll thread: each group's event-poll budget (a token bucket).
   struct EventBudget {
@@ -230,6 +237,8 @@ class Poller {
   std::map<std::string, EventBudget> event_budgets_;
   // What each (Sentinel, group)'s events said since a reply from it that shows them.
   std::map<std::pair<std::string, std::string>, EventOverlay> overlays_;
+  // When the answer behind each (Sentinel, group)'s latest published view was asked for.
+  std::map<std::pair<std::string, std::string>, std::chrono::steady_clock::time_point> view_asked_;
   std::optional<Config> pending_config_;
   model::SnapshotPtr latest_;
   std::jthread thread_;

@@ -684,24 +684,21 @@ TEST(HostileEventsTest, AnEventFloodDoesNotMultiplyThePollRate) {
   EXPECT_TRUE(Is(Value(m1, "redis_ha_node_up", {{"node", node->address()}}), 1));
 }
 
-// A Sentinel that answers its polls until it fails its group over, and from then on is too
-// slow to answer any (each request waits out the test; --poll.timeout is 60 s), while its
-// subscription publishes the +switch-master at once. The snapshot names the new primary
-// from the event alone, and the gate stops handing the group off.
-TEST(HostileEventsTest, ASwitchShowsWhileItsSentinelIsTooSlowToAnswer) {
-  auto old_primary = DataNode(Behaviour::kHealthy);
-  auto new_primary = DataNode(Behaviour::kHealthy);
-  auto switched = std::make_shared<std::atomic<bool>>(false);
+// A Sentinel monitoring group "g", whose primary is 127.0.0.1:`a`. With `switches`, once
+// `*switched` is set it publishes `+switch-master` to 127.0.0.1:`b` on its subscription and
+// from then on is too slow to answer any request (each waits out the test: busy failing
+// over). Without, it keeps answering with `a`.
+std::unique_ptr<RespServer> SwitchingSentinel(std::shared_ptr<std::atomic<bool>> switched,
+                                              bool switches, int a, int b) {
   auto port = std::make_shared<int>(0);
-  const int a = old_primary->port();
-  const int b = new_primary->port();
-  RespServer sentinel([switched, port, a, b](RespServer::Conn& c,
-                                             const std::vector<std::string>& cmd) {
+  auto server = std::make_unique<RespServer>([switched, switches, port, a, b](
+                                                 RespServer::Conn& c,
+                                                 const std::vector<std::string>& cmd) {
     if (cmd[0] == "PSUBSCRIBE") {
       c.Send(resp::PSubscribed());
-      while (!*switched && c.Sleep(10ms)) {
+      while (switches && !*switched && c.Sleep(10ms)) {
       }
-      if (*switched) {
+      if (switches && *switched) {
         c.Send(resp::Array({resp::Bulk("pmessage"), resp::Bulk("*"), resp::Bulk("+switch-master"),
                             resp::Bulk("g 127.0.0.1 " + std::to_string(a) + " 127.0.0.1 " +
                                        std::to_string(b))}));
@@ -709,7 +706,7 @@ TEST(HostileEventsTest, ASwitchShowsWhileItsSentinelIsTooSlowToAnswer) {
       c.Hold();
       return;
     }
-    if (*switched) {  // busy failing over: no answer while the test runs
+    if (switches && *switched) {
       c.Hold();
       return;
     }
@@ -728,10 +725,24 @@ TEST(HostileEventsTest, ASwitchShowsWhileItsSentinelIsTooSlowToAnswer) {
       c.Send(resp::Error("ERR unknown command"));
     }
   });
-  *port = sentinel.port();
-  const std::string saddr = "127.0.0.1:" + std::to_string(sentinel.port());
-  const std::string old_addr = "127.0.0.1:" + std::to_string(a);
-  const std::string new_addr = "127.0.0.1:" + std::to_string(b);
+  *port = server->port();
+  return server;
+}
+
+std::string Loopback(int port) { return "127.0.0.1:" + std::to_string(port); }
+
+// The Sentinel answers its polls until it fails its group over, then publishes the
+// +switch-master and answers nothing more (--poll.timeout 60 s: no poll can show the switch
+// while the test runs). The snapshot names the new primary from the event alone, and the
+// gate stops handing the group off.
+TEST(HostileEventsTest, ASwitchShowsWhileItsSentinelIsTooSlowToAnswer) {
+  auto old_primary = DataNode(Behaviour::kHealthy);
+  auto new_primary = DataNode(Behaviour::kHealthy);
+  auto switched = std::make_shared<std::atomic<bool>>(false);
+  auto sentinel = SwitchingSentinel(switched, true, old_primary->port(), new_primary->port());
+  const std::string saddr = sentinel->address();
+  const std::string old_addr = old_primary->address();
+  const std::string new_addr = new_primary->address();
   ExporterProcess exporter(EXPORTER_BINARY,
                            {"--sentinel", saddr, "--poll.interval", "60s", "--poll.timeout", "60s"},
                            TempDir("slow-switch") / "exporter.log");
@@ -762,11 +773,68 @@ TEST(HostileEventsTest, ASwitchShowsWhileItsSentinelIsTooSlowToAnswer) {
                    .has_value());
   EXPECT_GE(Value(after, "redis_ha_exporter_events_applied_total").value_or(0), 1.0);
   EXPECT_EQ(Value(after, "redis_ha_failovers_total", {{"group", "g"}}), 1.0);
-  // The Sentinel was still reachable at its last answer, and it is the one that switched:
-  // the group's primary follows it, and a hand-off now is refused (the primary just changed).
+  // The Sentinel was reachable at its last answer, and it is the one that switched: the
+  // group's primary follows it, and a hand-off now is refused (the primary just changed).
   auto gate = exporter.Get("/gate?group=g&action=failover");
   EXPECT_EQ(gate.status, 503) << gate.body;
   EXPECT_NE(gate.body.find("recent_failover"), std::string::npos) << gate.body;
+}
+
+// Two of three Sentinels fail the group over and then answer no poll (at the default
+// --poll.timeout, each of their polls times out from then on); the third never hears of it.
+// The two keep the vote their +switch-master gave them while they do not answer: the group's
+// primary stays the new one over the following cycles, and the failover is counted once
+// (without that vote the one Sentinel left would take the group back to the old primary).
+TEST(HostileEventsTest, SentinelsTooSlowToAnswerKeepTheVoteTheirSwitchGave) {
+  auto old_primary = DataNode(Behaviour::kHealthy);
+  auto new_primary = DataNode(Behaviour::kHealthy);
+  const int a = old_primary->port();
+  const int b = new_primary->port();
+  auto switched = std::make_shared<std::atomic<bool>>(false);
+  auto x = SwitchingSentinel(switched, true, a, b);
+  auto y = SwitchingSentinel(switched, true, a, b);
+  auto z = SwitchingSentinel(switched, false, a, b);
+  ExporterProcess exporter(EXPORTER_BINARY,
+                           {"--sentinel", x->address(), "--sentinel", y->address(), "--sentinel",
+                            z->address(), "--poll.interval", "1s"},
+                           TempDir("slow-switch-3") / "exporter.log");
+  ASSERT_TRUE(exporter.Start().ok());
+  ASSERT_TRUE(exporter.WaitForMetrics(
+      [&](auto& m) {
+        for (const auto* s : {x.get(), y.get(), z.get()}) {
+          if (!Is(Value(m, "redis_ha_sentinel_up", {{"sentinel", s->address()}}), 1)) return false;
+        }
+        return true;
+      },
+      10s));
+  *switched = true;
+  // x and y time out, and then three more cycles end.
+  std::optional<double> cycles;
+  ASSERT_TRUE(exporter.WaitForMetrics(
+      [&](auto& m) {
+        const bool down = Is(Value(m, "redis_ha_sentinel_up", {{"sentinel", x->address()}}), 0) &&
+                          Is(Value(m, "redis_ha_sentinel_up", {{"sentinel", y->address()}}), 0);
+        if (!down) return false;
+        auto now = Value(m, "redis_ha_exporter_poll_cycles_total");
+        if (!cycles) cycles = now;
+        return now && *now >= *cycles + 3;
+      },
+      30s));
+  auto m = exporter.Scrape();
+  for (const auto* s : {x.get(), y.get()}) {
+    EXPECT_TRUE(Is(Value(m, "redis_ha_sentinel_primary_info",
+                         {{"sentinel", s->address()}, {"group", "g"}, {"address", Loopback(b)}}),
+                   1))
+        << s->address();
+  }
+  EXPECT_TRUE(Is(Value(m, "redis_ha_sentinel_primary_info",
+                       {{"sentinel", z->address()}, {"group", "g"}, {"address", Loopback(a)}}),
+                 1));
+  EXPECT_EQ(Value(m, "redis_ha_failovers_total", {{"group", "g"}}), 1.0);
+  auto api = exporter.Get("/api/v1/groups");
+  EXPECT_NE(api.body.find("\"name\":\"g\",\"primary\":\"" + Loopback(b) + "\""),
+            std::string::npos)
+      << api.body;
 }
 
 // GAP (reported on issue 8, src/util/text.cc and src/metrics/collector.cc): a group name that

@@ -187,12 +187,16 @@ TEST(EventOverlayTest, ASwitchNamesTheNewPrimaryAndResetsWhatSentinelResets) {
   EXPECT_EQ(v.failover_state, "");
   EXPECT_FALSE(v.config_epoch.has_value());  // the event does not say the new epoch
   EXPECT_FALSE(v.last_ok_ping_reply_ms.has_value());
-  EXPECT_FALSE(v.role_reported_time_ms.has_value());
+  EXPECT_EQ(v.role_reported_time_ms, 0);  // Sentinel restarts it at the switch
   EXPECT_FALSE(v.s_down_time_ms.has_value());
   EXPECT_EQ(v.quorum, 2);  // configuration stays
-  // The new primary is no longer a replica; the old one is one, not connected yet.
+  // The new primary is no longer a replica; the old one is one. Sentinel makes a new
+  // instance of every replica and connects again: none is connected yet, so none would be
+  // promoted.
   ASSERT_EQ(v.replicas.size(), 2u);
   EXPECT_EQ(v.replicas[0].announced, "10.0.0.3:6379");
+  EXPECT_TRUE(v.replicas[0].disconnected);
+  EXPECT_FALSE(v.replicas[0].link_ok);
   EXPECT_EQ(v.replicas[1].announced, "10.0.0.1:6379");
   EXPECT_EQ(v.replicas[1].address, "a:1");
   EXPECT_TRUE(v.replicas[1].disconnected);
@@ -287,12 +291,75 @@ TEST(EventOverlayTest, PruneForgetsWhatAReplyAskedForLaterShows) {
   ASSERT_TRUE(o.ApplyTo(w, config));
   EXPECT_EQ(w.primary_run_id, "run-b");
   EXPECT_TRUE(w.flag(model::PrimaryFlag::kSDown));
-  // A view that still names the old primary (from an older snapshot) no longer gets the
-  // switch from this overlay: a reply asked for after it replaced that view already.
+  // Once pruned, the switch is no longer laid over a view that names the old primary: the
+  // poller never uses an answer asked for before one it pruned with (it takes the latest
+  // snapshot's view instead; see Poller::AssembleGroup).
   model::SentinelView old = HealthyView();
   EXPECT_FALSE(o.ApplyTo(old, config));
   o.Prune(kT0 + std::chrono::milliseconds(20));
   EXPECT_TRUE(o.empty());
+}
+
+
+TEST(EventOverlayTest, TheSwitchTakesTheOldPrimaryFromTheEvent) {
+  // A view two switches old: its primary is c, the event says a -> b.
+  const Config config = MappedConfig();
+  EventOverlay o;
+  ASSERT_TRUE(o.Record(Event("+switch-master", "g 10.0.0.1 6379 10.0.0.2 6379"), kT0));
+  model::SentinelView v = HealthyView();
+  v.primary_announced = "10.0.0.3:6379";
+  v.primary = "10.0.0.3:6379";
+  v.replicas.erase(v.replicas.begin() + 1);  // 10.0.0.3 is not its own replica
+  ASSERT_TRUE(o.ApplyTo(v, config));
+  EXPECT_EQ(v.primary, "b:1");
+  ASSERT_EQ(v.replicas.size(), 1u);
+  EXPECT_EQ(v.replicas[0].announced, "10.0.0.1:6379");
+  EXPECT_EQ(v.replicas[0].address, "a:1");
+}
+
+TEST(EventOverlayTest, AResetClearsTheFlagsAndTheFailover) {
+  const Config config = MappedConfig();
+  EventOverlay o;
+  ASSERT_TRUE(o.Record(Event("+sdown", "master g 10.0.0.1 6379"), kT0));
+  ASSERT_TRUE(o.Record(Event("+odown", "master g 10.0.0.1 6379 #quorum 2/2"), kT0));
+  ASSERT_TRUE(o.Record(Event("+try-failover", "master g 10.0.0.1 6379"), kT0));
+  ASSERT_TRUE(o.Record(Event("+reset-master", "master g 10.0.0.1 6379"), kT0));
+  model::SentinelView v = HealthyView();
+  v.flags[static_cast<size_t>(model::PrimaryFlag::kSDown)] = true;
+  v.flags[static_cast<size_t>(model::PrimaryFlag::kODown)] = true;
+  v.flags[static_cast<size_t>(model::PrimaryFlag::kFailoverInProgress)] = true;
+  v.raw_flags = {"master", "s_down", "o_down", "failover_in_progress"};
+  ASSERT_TRUE(o.ApplyTo(v, config));
+  EXPECT_EQ(v.flags, (std::array<bool, 5>{}));
+  EXPECT_EQ(v.raw_flags, std::vector<std::string>{"master"});
+}
+
+TEST(EventOverlayTest, AnUnansweredSentinelKeepsOnlyTheVoteItsSwitchGave) {
+  const Config config = MappedConfig();
+  EventOverlay o;
+  model::SentinelView v;  // a Sentinel that did not answer its last poll
+  v.sentinel = "s:26379";
+  const auto soon = kT0 + std::chrono::milliseconds(700);
+  ASSERT_TRUE(o.Record(Event("+sdown", "master g 10.0.0.1 6379"), kT0));
+  EXPECT_FALSE(o.NamePrimary(v, config, soon));
+  EXPECT_EQ(v.primary, "");
+  ASSERT_TRUE(o.Record(Event("+switch-master", "g 10.0.0.1 6379 10.0.0.2 6379"), kT0));
+  ASSERT_TRUE(o.NamePrimary(v, config, soon));
+  EXPECT_EQ(v.primary, "b:1");
+  EXPECT_EQ(v.primary_announced, "10.0.0.2:6379");
+  EXPECT_FALSE(v.reachable);
+  EXPECT_EQ(v.flags, (std::array<bool, 5>{}));
+  EXPECT_TRUE(v.replicas.empty());
+  EXPECT_FALSE(o.NamePrimary(v, config, soon));  // once
+  // A Sentinel silent for longer than kUnansweredVote after its switch votes no more.
+  model::SentinelView later;
+  later.sentinel = "s:26379";
+  EXPECT_TRUE(o.NamePrimary(later, config, kT0 + EventOverlay::kUnansweredVote));
+  model::SentinelView too_late;
+  too_late.sentinel = "s:26379";
+  EXPECT_FALSE(
+      o.NamePrimary(too_late, config, kT0 + EventOverlay::kUnansweredVote + std::chrono::seconds(1)));
+  EXPECT_EQ(too_late.primary, "");
 }
 
 }  // namespace
