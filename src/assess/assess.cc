@@ -130,11 +130,16 @@ void AssessSplitBrain(const model::GroupSnapshot& g, GroupAssessment& a) {
     if (!v->primary.empty()) named.insert(v->primary);
   }
   a.primary_views = static_cast<int>(named.size());
-  if (named.size() > 1) {
-    std::vector<std::string> who;
-    for (const auto* v : views) who.push_back(v->sentinel + " names " + v->primary);
-    Raise(risk, infos, F::kSentinelsDisagree, Join(who, "; "));
+  // A Sentinel that did not answer its last poll but has since published a +switch-master
+  // names that primary too (the poller keeps that vote for a while): it disagrees as much.
+  std::vector<std::string> who;
+  for (const auto* v : views) who.push_back(v->sentinel + " names " + v->primary);
+  for (const auto& v : g.views) {
+    if (v.reachable || v.primary.empty()) continue;
+    named.insert(v.primary);
+    who.push_back(v.sentinel + " announced " + v.primary + " (+switch-master; not answering)");
   }
+  if (named.size() > 1) Raise(risk, infos, F::kSentinelsDisagree, Join(who, "; "));
 
   std::vector<std::string> noquorum;
   for (const auto* v : views) {

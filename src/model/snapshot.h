@@ -201,7 +201,9 @@ struct GroupSnapshot {
   std::string name;
   std::vector<SentinelView> views;  // one per known Sentinel, sorted by address
   std::vector<NodeState> nodes;     // sorted by address
-  // The primary the most reachable Sentinels name (ties: lexically smallest); "" none.
+  // The primary most Sentinels name: reachable ones, and for a while one that is not
+  // answering but announced a +switch-master (see poll/poller.h; ties: lexically smallest).
+  // The last known when no reachable Sentinel names one; "" none.
   std::string primary;
   bool observed = false;        // at least one Sentinel answered for the group this cycle
   SysTime observed_at{};        // when this cycle observed the group

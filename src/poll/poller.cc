@@ -224,6 +224,16 @@ void Poller::Run(std::stop_token stop) {
   std::chrono::nanoseconds event_poll_took{};
   while (!stop.stop_requested()) {
     auto now = SteadyClock::now();
+    // An event poll that ended in the same turn as the cycle is published first: if it was
+    // asked for before the cycle, the cycle's answers are the newer ones and come last; if
+    // after, the cycle already holds its answers (ReplaceOlder).
+    if (active_event_ && active_event_->remaining == 0) {
+      FinishEventPoll();
+      now = SteadyClock::now();
+      event_poll_ended = now;
+      event_poll_took = now - active_event_->began;
+      active_event_.reset();
+    }
     if (active_cycle_ && active_cycle_->remaining == 0 && AdvanceCycle(stop)) {
       now = SteadyClock::now();
       if (now >= cycle_started + config_.poll_interval) {
@@ -232,13 +242,6 @@ void Poller::Run(std::stop_token stop) {
       } else {
         next_cycle = cycle_started + config_.poll_interval;
       }
-    }
-    if (active_event_ && active_event_->remaining == 0) {
-      FinishEventPoll();
-      now = SteadyClock::now();
-      event_poll_ended = now;
-      event_poll_took = now - active_event_->began;
-      active_event_.reset();
     }
     if (stop.stop_requested()) break;
     ApplyEvents();
@@ -726,9 +729,14 @@ model::GroupSnapshot Poller::AssembleGroup(const std::string& gname, GroupRecord
         // only the older one lacks may have been pruned already.
         auto& newest = view_asked_[{saddr, gname}];
         const model::SentinelView* later = cs.asked < newest ? LatestView(gname, saddr) : nullptr;
+        if (cs.asked < newest && later == nullptr) continue;  // the newer answer had none
         model::SentinelView v;
         if (later != nullptr) {
           v = *later;
+          if (!v.reachable) {  // its vote, if any, is renewed below (it may have lapsed)
+            v.primary.clear();
+            v.primary_announced.clear();
+          }
         } else {
           newest = std::max(newest, cs.asked);
           // Each (Sentinel, group) view belongs to this group alone: a full cycle moves it.
@@ -1006,16 +1014,24 @@ void Poller::ApplyEvents() {
     auto last = latest->groups.find(gname);
     if (last == latest->groups.end()) continue;
     // Laid over a copy of the group as last published: a reachable view gets its Sentinel's
-    // facts; an unreachable one has nothing to lay them over.
+    // facts; an unreachable one has no data to lay them over, only its vote.
     model::GroupSnapshot g = last->second;
     bool changed = false;
+    const auto now = SteadyClock::now();
     for (auto& v : g.views) {
       auto o = overlays_.find({v.sentinel, gname});
-      if (o == overlays_.end()) continue;
-      if (v.reachable && v.monitors) {
-        changed |= o->second.ApplyTo(v, config_);
-      } else if (!v.reachable) {
-        changed |= o->second.NamePrimary(v, config_, SteadyClock::now());
+      if (v.reachable) {
+        if (v.monitors && o != overlays_.end()) changed |= o->second.ApplyTo(v, config_);
+        continue;
+      }
+      // An unreachable Sentinel's vote is its own +switch-master's, while it lasts.
+      model::SentinelView renewed;
+      renewed.sentinel = v.sentinel;
+      if (o != overlays_.end()) o->second.NamePrimary(renewed, config_, now);
+      if (renewed.primary != v.primary) {
+        v.primary = std::move(renewed.primary);
+        v.primary_announced = std::move(renewed.primary_announced);
+        changed = true;
       }
     }
     if (!changed) continue;

@@ -25,13 +25,15 @@
 //   group about twice a second; one runs at a time, the pause after one is at least as
 //   long as it took, and events that arrive meanwhile are folded together.
 // - What a Sentinel event states outright (EventOverlay, poll/observe.h: +switch-master,
-//   +/-sdown and +/-odown of the primary, failover start and end) is laid over the latest
-//   snapshot as soon as the poll thread wakes for it, before the event poll answers, and
-//   over every later view from that Sentinel until a reply to a request sent after the event
-//   replaces it; the group's primary, failover history and assessment are renewed with it. A
-//   Sentinel that did not answer its last poll keeps voting for the primary its own
-//   +switch-master named since (for EventOverlay::kUnansweredVote at most). An answer asked for before one already published (an event
-//   poll and a cycle ending in the same turn) is not used: the latest snapshot's view is.
+//   +/-sdown and +/-odown of the primary, failover start and end, +reset-master) is laid
+//   over the latest snapshot as soon as the poll thread wakes for it, before the event poll
+//   answers, and over every later view from that Sentinel until a reply to a request sent
+//   after the event replaces it; the group's primary, failover history and assessment are
+//   renewed with it. A Sentinel that did not answer its last poll keeps voting for the
+//   primary its own +switch-master named since (EventOverlay::kUnansweredVote at most).
+//   A Sentinel's answer asked for before one already published is not used (the latest
+//   snapshot's view is), and an event poll that ends in the same turn as a cycle is
+//   published first.
 // - Each cycle's snapshot is assessed and published; `Latest()` never blocks on a cycle.
 //
 // Thread-safety: Start/Stop/Reload/Trigger/Latest are safe from any thread. PollOnce()

@@ -88,13 +88,20 @@ TEST(AssessTest, SentinelsDisagree) {
   EXPECT_EQ(a.split_brain.level, Level::kImminent);
 }
 
-TEST(AssessTest, AnUnreachableSentinelHasNoVote) {
+TEST(AssessTest, AnUnreachableSentinelVotesOnlyWithItsOwnSwitch) {
   auto g = Healthy();
-  g.views[2].primary = kR1;
-  g.views[2].reachable = false;
+  g.views[2] = model::SentinelView{};
+  g.views[2].sentinel = "10.0.0.23:26379";
   auto a = Eval(g);
   EXPECT_EQ(a.primary_views, 1);
   ExpectOnly(a, {}, {});
+  // The poller names a primary in an unreachable Sentinel's view only after that Sentinel
+  // published a +switch-master (poll/observe.h, EventOverlay::NamePrimary): it disagrees.
+  g.views[2].primary = kR1;
+  a = Eval(g);
+  EXPECT_EQ(a.primary_views, 1);  // reachable ones only
+  ExpectOnly(a, {SB::kSentinelsDisagree}, {});
+  EXPECT_NE(a.factor(SB::kSentinelsDisagree).reason.find("not answering"), std::string::npos);
 }
 
 TEST(AssessTest, QuorumUnreachable) {
