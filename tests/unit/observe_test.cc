@@ -1,5 +1,6 @@
 // poll/observe: which INFO a data node is asked, and that the sections asked of Redis 7+
-// and Valkey hold everything the exporter reads from a whole INFO.
+// and Valkey hold everything the exporter reads from a whole INFO; what EventOverlay lays
+// over a Sentinel's view from its events.
 #include "poll/observe.h"
 
 #include <gtest/gtest.h>
@@ -8,6 +9,8 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+
+#include "support/group_fixture.h"
 
 #ifndef TESTDATA_DIR
 #error "TESTDATA_DIR must name tests/testdata"
@@ -102,29 +105,16 @@ parse::SentinelEvent Event(const std::string& channel, const std::string& payloa
   return ev.value_or(parse::SentinelEvent{});
 }
 
-// A reachable Sentinel's view of g: primary 10.0.0.1:6379 (dialled through the address map
-// as a:1), replicas 10.0.0.2:6379 and 10.0.0.3:6379.
+// A reachable Sentinel's view of g (the assess tests' healthy one): primary 10.0.0.1:6379,
+// dialled through the address map as a:1; replicas 10.0.0.2:6379 and 10.0.0.3:6379.
 model::SentinelView HealthyView() {
-  model::SentinelView v;
-  v.sentinel = "s:26379";
-  v.reachable = true;
-  v.monitors = true;
+  model::SentinelView v = testing::fixture::View("s:26379");
   v.primary_announced = "10.0.0.1:6379";
   v.primary = "a:1";
   v.primary_run_id = "run-a";
   v.raw_flags = {"master"};
   v.config_epoch = 3;
   v.last_ok_ping_reply_ms = 200;
-  v.role_reported_time_ms = 90000;
-  v.quorum = 2;
-  for (const char* r : {"10.0.0.2:6379", "10.0.0.3:6379"}) {
-    model::SentinelReplicaEntry e;
-    e.announced = r;
-    e.address = r;
-    e.link_ok = true;
-    e.priority = 100;
-    v.replicas.push_back(e);
-  }
   return v;
 }
 
