@@ -150,8 +150,11 @@ void Poller::OnEvent(const EventSubscriber::Notice& n) {
     std::lock_guard lock(mu_);
     if (n.urgent) urgent_groups_.try_emplace(n.event.group, n.received);
     if (EventOverlay::Keeps(n.event)) {
-      // In a flood the oldest go first: the newest fact of each kind is the one that counts.
-      if (pending_events_.size() >= kMaxPendingEvents) pending_events_.pop_front();
+      // In a flood the oldest half goes: the newest fact of each kind is the one that counts.
+      if (pending_events_.size() >= kMaxPendingEvents) {
+        pending_events_.erase(pending_events_.begin(),
+                              pending_events_.begin() + kMaxPendingEvents / 2);
+      }
       pending_events_.push_back(n);
     }
   }
@@ -244,12 +247,13 @@ void Poller::Run(std::stop_token stop) {
       }
     }
     if (stop.stop_requested()) break;
-    ApplyEvents();
+    std::vector<EventSubscriber::Notice> notices;
     std::set<std::string> due_groups;
     auto first_asked = SteadyClock::time_point::max();  // the oldest event among due_groups
     auto event_due = SteadyClock::time_point::max();
     {
       std::lock_guard lock(mu_);
+      notices.swap(pending_events_);
       if (triggered_ && !active_cycle_) {
         // An event without a group polls everything, but such events cannot make cycles
         // come faster than one per half interval (at most 500 ms): a flapping or hostile
@@ -278,6 +282,7 @@ void Poller::Run(std::stop_token stop) {
         }
       }
     }
+    if (!notices.empty()) ApplyEvents(std::move(notices));
     if (!active_cycle_ && now >= next_cycle) {
       {
         std::lock_guard lock(mu_);
@@ -698,6 +703,20 @@ std::string MajorityPrimary(const model::GroupSnapshot& g) {
   return primary;
 }
 
+// Lays what a Sentinel's events said (`overlay`, null when nothing is kept) over its view;
+// true when that changed it. A reachable view gets the facts; an unreachable one has no data
+// to lay them over, and votes only for the primary of its own recent +switch-master (a vote
+// carried over from an earlier snapshot is renewed, or lapses, here).
+bool LayOver(const EventOverlay* overlay, model::SentinelView& v, const Config& config,
+             SteadyClock::time_point now) {
+  if (v.reachable) return v.monitors && overlay != nullptr && overlay->ApplyTo(v, config);
+  const std::string before = std::move(v.primary);
+  v.primary.clear();
+  v.primary_announced.clear();
+  if (overlay != nullptr) overlay->NamePrimary(v, config, now);
+  return v.primary != before;
+}
+
 }  // namespace
 
 const model::SentinelView* Poller::LatestView(const std::string& group,
@@ -717,48 +736,33 @@ model::GroupSnapshot Poller::AssembleGroup(const std::string& gname, GroupRecord
                                            const model::GroupSnapshot* fallback) {
   model::GroupSnapshot g;
   g.name = gname;
+  const auto now = SteadyClock::now();
   g.views.reserve(cs.sentinels.size());
   for (auto& [saddr, st] : cs.sentinels) {
     auto vit = cs.views.find(saddr);
     if (vit != cs.views.end()) {
       auto it = vit->second.find(gname);
       if (it != vit->second.end()) {
-        auto o = overlays_.find({saddr, gname});
         // An answer asked for before one already published (an event poll and a cycle
         // that end in the same turn): the latest snapshot has the newer one, and an event
         // only the older one lacks may have been pruned already.
-        auto& newest = view_asked_[{saddr, gname}];
-        const model::SentinelView* later = cs.asked < newest ? LatestView(gname, saddr) : nullptr;
-        if (cs.asked < newest && later == nullptr) continue;  // the newer answer had none
+        ViewTrack& track = tracks_[{saddr, gname}];
+        const bool older = cs.asked < track.asked;
+        const model::SentinelView* later = older ? LatestView(gname, saddr) : nullptr;
+        if (older && later == nullptr) continue;  // the newer answer had none
         model::SentinelView v;
         if (later != nullptr) {
           v = *later;
-          if (!v.reachable) {  // its vote, if any, is renewed below (it may have lapsed)
-            v.primary.clear();
-            v.primary_announced.clear();
-          }
         } else {
-          newest = std::max(newest, cs.asked);
+          track.asked = cs.asked;
           // Each (Sentinel, group) view belongs to this group alone: a full cycle moves it.
           v = consume ? std::move(it->second) : it->second;
           v.reachable = true;
           v.monitors = true;
           // What the Sentinel published since it was asked is what its answer may lack.
-          if (o != overlays_.end()) {
-            o->second.Prune(cs.asked);
-            if (o->second.empty()) {
-              overlays_.erase(o);
-              o = overlays_.end();
-            }
-          }
+          track.overlay.Prune(cs.asked);
         }
-        if (o != overlays_.end()) {
-          if (v.reachable && v.monitors) {
-            o->second.ApplyTo(v, config_);
-          } else if (!v.reachable) {
-            o->second.NamePrimary(v, config_, SteadyClock::now());
-          }
-        }
+        LayOver(&track.overlay, v, config_, now);
         g.views.push_back(std::move(v));
         continue;
       }
@@ -768,9 +772,8 @@ model::GroupSnapshot Poller::AssembleGroup(const std::string& gname, GroupRecord
       model::SentinelView v;
       v.sentinel = saddr;
       v.reachable = false;
-      if (auto o = overlays_.find({saddr, gname}); o != overlays_.end()) {
-        o->second.NamePrimary(v, config_, SteadyClock::now());
-      }
+      auto t = tracks_.find({saddr, gname});
+      LayOver(t != tracks_.end() ? &t->second.overlay : nullptr, v, config_, now);
       g.views.push_back(std::move(v));
     }
   }
@@ -862,11 +865,9 @@ model::SnapshotPtr Poller::FinishCycle() {
     }
   }
   pool_.Retain(keep);
-  const auto forgotten = [&](const auto& entry) {
+  std::erase_if(tracks_, [&](const auto& entry) {
     return !sentinels_.count(entry.first.first) || !groups_.count(entry.first.second);
-  };
-  std::erase_if(overlays_, forgotten);
-  std::erase_if(view_asked_, forgotten);
+  });
   if (events_started_) {
     std::vector<EventSubscriber::Target> targets;
     for (const auto& [addr, rec] : sentinels_) {
@@ -992,17 +993,12 @@ void Poller::ReplaceOlder(const Plan& p, const CycleState& newer, CycleState& cy
   }
 }
 
-void Poller::ApplyEvents() {
-  std::deque<EventSubscriber::Notice> notices;
-  {
-    std::lock_guard lock(mu_);
-    notices.swap(pending_events_);
-  }
+void Poller::ApplyEvents(std::vector<EventSubscriber::Notice> notices) {
   std::set<std::string> touched;
   for (const auto& n : notices) {
     // Only groups being watched, by Sentinels being polled: the map stays bounded.
     if (!groups_.count(n.event.group) || !sentinels_.count(n.sentinel)) continue;
-    if (overlays_[{n.sentinel, n.event.group}].Record(n.event, n.received)) {
+    if (tracks_[{n.sentinel, n.event.group}].overlay.Record(n.event, n.received)) {
       touched.insert(n.event.group);
     }
   }
@@ -1010,29 +1006,15 @@ void Poller::ApplyEvents() {
   model::SnapshotPtr latest = Latest();
   std::shared_ptr<model::Snapshot> snap;
   const auto now_sys = std::chrono::system_clock::now();
+  const auto now = SteadyClock::now();
   for (const auto& gname : touched) {
     auto last = latest->groups.find(gname);
     if (last == latest->groups.end()) continue;
-    // Laid over a copy of the group as last published: a reachable view gets its Sentinel's
-    // facts; an unreachable one has no data to lay them over, only its vote.
-    model::GroupSnapshot g = last->second;
+    model::GroupSnapshot g = last->second;  // the group as last published
     bool changed = false;
-    const auto now = SteadyClock::now();
     for (auto& v : g.views) {
-      auto o = overlays_.find({v.sentinel, gname});
-      if (v.reachable) {
-        if (v.monitors && o != overlays_.end()) changed |= o->second.ApplyTo(v, config_);
-        continue;
-      }
-      // An unreachable Sentinel's vote is its own +switch-master's, while it lasts.
-      model::SentinelView renewed;
-      renewed.sentinel = v.sentinel;
-      if (o != overlays_.end()) o->second.NamePrimary(renewed, config_, now);
-      if (renewed.primary != v.primary) {
-        v.primary = std::move(renewed.primary);
-        v.primary_announced = std::move(renewed.primary_announced);
-        changed = true;
-      }
+      auto t = tracks_.find({v.sentinel, gname});
+      changed |= LayOver(t != tracks_.end() ? &t->second.overlay : nullptr, v, config_, now);
     }
     if (!changed) continue;
     GroupRecord& grec = groups_[gname];

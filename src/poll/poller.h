@@ -42,7 +42,6 @@
 #define REDIS_HA_POLL_POLLER_H_
 
 #include <chrono>
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -72,7 +71,7 @@ class Poller {
   static constexpr std::chrono::milliseconds kGroupPollGap{50};
   static constexpr int kGroupPollBurst = 10;
   // Sentinel events waiting for the poll thread to lay them over the latest snapshot;
-  // beyond this many (a flood) the oldest are dropped (their event polls still run).
+  // beyond this many (a flood) the oldest half is dropped (their event polls still run).
   static constexpr size_t kMaxPendingEvents = 10000;
 
   explicit Poller(Config config);
@@ -188,10 +187,10 @@ class Poller {
   // From the subscriber's thread: asks for an event poll, and keeps what the poll thread
   // lays over the snapshot (ApplyEvents).
   void OnEvent(const EventSubscriber::Notice& n);
-  // Records the events received since the last call in each (Sentinel, group)'s
-  // EventOverlay and publishes the latest snapshot with every group whose views that
-  // changed renewed (its primary, history of failovers and assessment; nodes as they were).
-  void ApplyEvents();
+  // Records `notices` (taken from pending_events_) in each (Sentinel, group)'s EventOverlay
+  // and publishes the latest snapshot with every group whose views that changed renewed
+  // (its primary, history of failovers and assessment; nodes as they were).
+  void ApplyEvents(std::vector<EventSubscriber::Notice> notices);
   void ApplyPendingConfig();
   void CountError(const std::string& kind, ErrorKind reason);
   uint64_t ConfigRefreshCycles() const;
@@ -225,7 +224,7 @@ class Poller {
   bool triggered_ = false;
   // Event polls asked for, with when each group was first asked for since its last one.
   std::map<std::string, std::chrono::steady_clock::time_point> urgent_groups_;
-  std::deque<EventSubscriber::Notice> pending_events_;  // for ApplyEvents
+  std::vector<EventSubscriber::Notice> pending_events_;  // taken by the poll loop
 
   // Poll thread: each group's event-poll budget (a token bucket).
   struct EventBudget {
@@ -237,10 +236,13 @@ class Poller {
   std::chrono::steady_clock::time_point EventPollDue(const std::string& group,
                                                      std::chrono::steady_clock::time_point now);
   std::map<std::string, EventBudget> event_budgets_;
-  // What each (Sentinel, group)'s events said since a reply from it that shows them.
-  std::map<std::pair<std::string, std::string>, EventOverlay> overlays_;
-  // When the answer behind each (Sentinel, group)'s latest published view was asked for.
-  std::map<std::pair<std::string, std::string>, std::chrono::steady_clock::time_point> view_asked_;
+  // Per (Sentinel, group): what its events said since an answer that shows them, and when
+  // the answer behind its latest published view was asked for.
+  struct ViewTrack {
+    EventOverlay overlay;
+    std::chrono::steady_clock::time_point asked{};
+  };
+  std::map<std::pair<std::string, std::string>, ViewTrack> tracks_;
   std::optional<Config> pending_config_;
   model::SnapshotPtr latest_;
   std::jthread thread_;
