@@ -8,10 +8,14 @@
 //       start with a --grep prefix are kept (with the response time).
 //
 //   bench_http rate --url URL --rps R --duration-s T [--conns C] [--quickack 1]
+//                   [--also-path PATH]
 //       Open-loop load at R requests per second over C keep-alive connections. Latency is
 //       measured from when a request was due (queueing behind a busy connection counts),
 //       so a stall cannot hide itself (no coordinated omission). --quickack 1 re-arms
-//       TCP_QUICKACK before every receive (see http.h): a diagnostic run.
+//       TCP_QUICKACK before every receive (see http.h): a diagnostic run. With --also-path,
+//       every second request goes to PATH on the same server instead, and its latencies
+//       are kept apart ("also_latencies_ms"): two answers compared in the same window,
+//       under the same load and the same scheduling, which separate phases are not.
 //
 //   bench_http wake --rps R --duration-s T
 //       No HTTP: one thread sleeps until each of R deadlines a second and records how late
@@ -178,8 +182,8 @@ int Scrape(const std::vector<std::string>& urls, int interval_ms, double duratio
   return out ? 0 : 1;
 }
 
-int Rate(const std::string& url, double rps, double duration_s, int nconns,
-         const std::string& out_path) {
+int Rate(const std::string& url, const std::string& also_path, double rps, double duration_s,
+         int nconns, const std::string& out_path) {
   auto u = bench::ParseUrl(url);
   if (!u) {
     std::fprintf(stderr, "bench_http: bad url %s\n", url.c_str());
@@ -190,8 +194,9 @@ int Rate(const std::string& url, double rps, double duration_s, int nconns,
   // Warm the connections up (connect + one request each), outside the measurement.
   for (auto& c : conns) c->GetBlocking(u->path, std::chrono::milliseconds(2000));
   std::vector<double> due_of(conns.size(), 0), sent_of(conns.size(), 0);
-  std::vector<double> latency, service;
-  std::deque<double> backlog;  // due times not yet sent
+  std::vector<bool> also_of(conns.size(), false);
+  std::vector<double> latency, service, also_latency, also_service;
+  std::deque<std::pair<double, bool>> backlog;  // due times not yet sent, and which path
   const double t0 = MonoNow();
   const double step = 1.0 / rps;
   const uint64_t total = static_cast<uint64_t>(rps * duration_s);
@@ -201,15 +206,17 @@ int Rate(const std::string& url, double rps, double duration_s, int nconns,
   for (;;) {
     const double now = MonoNow();
     while (issued < total && t0 + static_cast<double>(issued) * step <= now) {
-      backlog.push_back(t0 + static_cast<double>(issued) * step);
+      backlog.emplace_back(t0 + static_cast<double>(issued) * step,
+                           !also_path.empty() && issued % 2 == 1);
       ++issued;
     }
     for (size_t i = 0; i < conns.size() && !backlog.empty(); ++i) {
       if (conns[i]->busy()) continue;
-      due_of[i] = backlog.front();
+      due_of[i] = backlog.front().first;
+      also_of[i] = backlog.front().second;
       backlog.pop_front();
       sent_of[i] = MonoNow();
-      if (!conns[i]->Get(u->path)) ++errors;
+      if (!conns[i]->Get(also_of[i] ? also_path : u->path)) ++errors;
     }
     bool any_busy = false;
     fds.clear();
@@ -239,21 +246,29 @@ int Rate(const std::string& url, double rps, double duration_s, int nconns,
         continue;
       }
       if (conns[i]->status() != 200 && conns[i]->status() != 503) ++non200;
-      latency.push_back((done - due_of[i]) * 1000.0);
-      service.push_back((done - sent_of[i]) * 1000.0);
+      (also_of[i] ? also_latency : latency).push_back((done - due_of[i]) * 1000.0);
+      (also_of[i] ? also_service : service).push_back((done - sent_of[i]) * 1000.0);
     }
   }
   const double elapsed = MonoNow() - t0;
   std::ofstream out(out_path);
   out << std::fixed;
   out.precision(4);
+  auto list = [&out](const char* name, const std::vector<double>& v) {
+    out << ",\"" << name << "\":[";
+    for (size_t i = 0; i < v.size(); ++i) out << (i ? "," : "") << v[i];
+    out << "]";
+  };
   out << "{\"mode\":\"rate\",\"rps\":" << rps << ",\"elapsed_s\":" << elapsed
-      << ",\"requests\":" << latency.size() << ",\"errors\":" << errors
-      << ",\"unexpected_status\":" << non200 << ",\"latencies_ms\":[";
-  for (size_t i = 0; i < latency.size(); ++i) out << (i ? "," : "") << latency[i];
-  out << "],\"service_ms\":[";
-  for (size_t i = 0; i < service.size(); ++i) out << (i ? "," : "") << service[i];
-  out << "]}\n";
+      << ",\"requests\":" << latency.size() + also_latency.size() << ",\"errors\":" << errors
+      << ",\"unexpected_status\":" << non200;
+  list("latencies_ms", latency);
+  list("service_ms", service);
+  if (!also_path.empty()) {
+    list("also_latencies_ms", also_latency);
+    list("also_service_ms", also_service);
+  }
+  out << "}\n";
   return out ? 0 : 1;
 }
 
@@ -294,7 +309,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   const std::string mode = argv[1];
-  std::string urls_file, url, out = "/dev/stdout";
+  std::string urls_file, url, also_path, out = "/dev/stdout";
   int interval_ms = 1000, conns = 4;
   double duration = 10, rps = 1000;
   std::vector<std::string> greps;
@@ -307,6 +322,7 @@ int main(int argc, char** argv) {
     std::string v = argv[++i];
     if (a == "--urls") urls_file = v;
     else if (a == "--url") url = v;
+    else if (a == "--also-path") also_path = v;
     else if (a == "--out") out = v;
     else if (a == "--interval-ms") interval_ms = std::atoi(v.c_str());
     else if (a == "--duration-s") duration = std::atof(v.c_str());
@@ -331,7 +347,7 @@ int main(int argc, char** argv) {
     }
     return Scrape(urls, interval_ms, duration, greps, out);
   }
-  if (mode == "rate") return Rate(url, rps, duration, std::max(1, conns), out);
+  if (mode == "rate") return Rate(url, also_path, rps, duration, std::max(1, conns), out);
   if (mode == "wake") return Wake(rps, duration, out);
   std::fprintf(stderr, "bench_http: unknown mode %s\n", mode.c_str());
   return 2;
