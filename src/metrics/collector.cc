@@ -665,6 +665,10 @@ void ExporterFamilies(const model::Snapshot& s, Sink& out) {
                               "+try-failover and its end, +reset-master), before a poll could show "
                               "it");
   Set(applied, {}, static_cast<double>(s.stats.events_applied));
+  auto& lost = out.Counter("redis_ha_exporter_connections_lost_total",
+                           "Idle connections a data node closed (it exited, crashed or was "
+                           "restarted), each answered by an event poll of its group");
+  Set(lost, {}, static_cast<double>(s.stats.connections_lost));
   auto& last = out.Gauge("redis_ha_exporter_last_poll_timestamp_seconds",
                          "When the group was last observed by a successful Sentinel poll");
   for (const auto& [name, g] : s.groups) {

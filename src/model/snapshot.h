@@ -232,6 +232,9 @@ struct ExporterStats {
   // Snapshots of a group renewed from Sentinel events' payloads alone (poll/observe.h's
   // EventOverlay), before any poll could show them.
   uint64_t events_applied = 0;
+  // Idle connections a data node closed (it exited or restarted), each answered by an
+  // event poll of its group (poll/poller.h).
+  uint64_t connections_lost = 0;
   DurationHistogram poll_duration;
   // (kind, reason) -> count; every pair of the fixed sets is present.
   std::map<std::pair<std::string, std::string>, uint64_t> poll_errors;

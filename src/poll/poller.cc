@@ -94,6 +94,7 @@ Poller::Poller(Config config)
     rec.seed = true;
   }
   latest_ = std::make_shared<model::Snapshot>();
+  pool_.SetOnIdleClose([this](const redis::Endpoint& e) { OnConnectionLost(e); });
   events_ = std::make_unique<EventSubscriber>(
       [this](const EventSubscriber::Notice& n) { OnEvent(n); },
       redis::Limits{static_cast<size_t>(config_.max_reply_bytes),
@@ -159,6 +160,40 @@ void Poller::OnEvent(const EventSubscriber::Notice& n) {
     }
   }
   wake_.Notify();
+}
+
+void Poller::OnConnectionLost(const redis::Endpoint& endpoint) {
+  const auto now = SteadyClock::now();
+  std::erase_if(rewatch_, [&](const auto& entry) { return entry.second < now; });
+  std::vector<std::string> groups;
+  for (auto& [gname, grec] : groups_) {
+    for (auto& [addr, nrec] : grec.nodes) {
+      if (nrec.endpoint != endpoint) continue;
+      rewatch_[addr] = now + config_.poll_interval;
+      groups.push_back(gname);
+      log::Debug("data node closed the connection; polling its group",
+                 {{"node", addr}, {"group", gname}});
+    }
+  }
+  if (groups.empty()) return;
+  ++stats_.connections_lost;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& g : groups) urgent_groups_.try_emplace(g, now);
+  }
+  pool_.Interrupt();  // the poll loop plans the event poll
+}
+
+void Poller::Rewatch(const std::string& address, const std::string& group, bool answered) {
+  auto it = rewatch_.find(address);
+  if (it == rewatch_.end()) return;
+  const auto now = SteadyClock::now();
+  if (answered || it->second < now) {
+    rewatch_.erase(it);
+    return;
+  }
+  std::lock_guard lock(mu_);
+  urgent_groups_.try_emplace(group, now);  // still refusing: again, within the budget
 }
 
 model::SnapshotPtr Poller::Latest() const {
@@ -945,7 +980,7 @@ bool Poller::StartEventPoll(const std::set<std::string>& groups) {
     for (auto& [addr, nrec] : git->second.nodes) {
       if (!planned_nodes.insert(addr).second || pool_.Busy(nrec.endpoint)) continue;
       const model::NodeState* seen = last != nullptr ? last->FindNode(addr) : nullptr;
-      if (seen != nullptr && !seen->up) continue;
+      if (seen != nullptr && !seen->up && !rewatch_.count(addr)) continue;
       PlanNode(gname, addr, nrec, refresh_cycles, requests, plans);
     }
   }
@@ -959,6 +994,7 @@ bool Poller::StartEventPoll(const std::set<std::string>& groups) {
       ActiveEvent& e = *active_event_;
       const Plan& p = e.plans[i];
       e.served = std::max(e.served, resp.round_trip);
+      if (p.kind == Plan::kNode) Rewatch(p.address, p.groups.front(), resp.status.ok());
       Handle(p, std::move(resp), e.cs, e.previous.get());
       if (active_cycle_) ReplaceOlder(p, e.cs, active_cycle_->cs);
       if (--e.remaining == 0) pool_.Interrupt();

@@ -34,6 +34,13 @@
 //   A Sentinel's answer asked for before one already published is not used (the latest
 //   snapshot's view is), and an event poll that ends in the same turn as a cycle is
 //   published first.
+// - A data node that closes the exporter's idle connection (it exited, crashed or was
+//   restarted) gets its group an event poll at once, on the same budget, which asks that
+//   node even though it is then down; while it keeps refusing, the group is polled again
+//   (kGroupPollGap apart, within the budget) for one poll interval. So a primary restarted
+//   empty is seen, with the key counts its replicas still hold, tens of milliseconds after
+//   it answers, not at the next cycle: its replicas' full sync follows within about a
+//   second without diskless sync (`repl-diskless-sync no`), and the cycle may come later.
 // - Each cycle's snapshot is assessed and published; `Latest()` never blocks on a cycle.
 //
 // Thread-safety: Start/Stop/Reload/Trigger/Latest are safe from any thread. PollOnce()
@@ -164,6 +171,10 @@ class Poller {
   // What an event poll learnt from one server (`p`), copied over the running cycle's older
   // answer from it, so the cycle's snapshot does not go back on the event poll's.
   void ReplaceOlder(const Plan& p, const CycleState& newer, CycleState& cycle);
+  // From the pool: a data node closed its idle connection (see the contract above).
+  void OnConnectionLost(const redis::Endpoint& endpoint);
+  // An event poll's answer (or failure) from a node being watched after it hung up.
+  void Rewatch(const std::string& address, const std::string& group, bool answered);
   // One response of a cycle (`previous` null) or event poll, into `cs`.
   void Handle(const Plan& p, redis::Response&& resp, CycleState& cs,
               const model::Snapshot* previous);
@@ -243,6 +254,8 @@ class Poller {
     std::chrono::steady_clock::time_point asked{};
   };
   std::map<std::pair<std::string, std::string>, ViewTrack> tracks_;
+  // Data nodes that hung up, and until when event polls ask them although they are down.
+  std::map<std::string, std::chrono::steady_clock::time_point> rewatch_;
   std::optional<Config> pending_config_;
   model::SnapshotPtr latest_;
   std::jthread thread_;

@@ -175,7 +175,10 @@ void ConnectionPool::Finish(Connection* c, Status s) {
   if (s) {
     r.replies.reserve(j->request.command_count());
     while (c->HasReply()) r.replies.push_back(c->PopReply());
-    if (c->eof()) c->Close();
+    if (c->eof()) {  // it answered, then hung up
+      c->Close();
+      hung_up_.push_back(c->endpoint());
+    }
     r.round_trip = Clock::now() - j->sent_at;
     if (std::any_of(r.replies.begin(), r.replies.end(), IsAuthError)) {
       const auto& bad = *std::find_if(r.replies.begin(), r.replies.end(), IsAuthError);
@@ -343,6 +346,13 @@ void ConnectionPool::Run(Clock::time_point until, std::stop_token stop, const Ev
       jobs.swap(failed_);
       for (auto& j : jobs) Deliver(std::move(j));
     }
+    while (!hung_up_.empty()) {
+      std::vector<Endpoint> gone;
+      gone.swap(hung_up_);
+      for (const auto& e : gone) {
+        if (on_idle_close_) on_idle_close_(e);
+      }
+    }
   };
   std::vector<epoll_event> events(256);
   bool had_work = false;
@@ -412,10 +422,19 @@ void ConnectionPool::Run(Clock::time_point until, std::stop_token stop, const Ev
       }
       if (static_cast<size_t>(fd) >= owner_.size()) continue;
       Connection* c = owner_[static_cast<size_t>(fd)];
-      // Idle connections (and sockets since closed) are not ours to read now.
-      auto it = queues_.find(c);
-      if (it == queues_.end() || !it->second.front()->started || c->fd() != fd) continue;
+      if (c == nullptr || c->fd() != fd) continue;  // a socket since closed
       const uint32_t e = events[static_cast<size_t>(k)].events;
+      auto it = queues_.find(c);
+      if (it == queues_.end()) {
+        // Idle: nothing is read now, but a server that hung up is worth knowing at once
+        // (a restarted primary is polled again before its replicas sync from it).
+        if ((e & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0) {
+          c->Close();
+          hung_up_.push_back(c->endpoint());
+        }
+        continue;
+      }
+      if (!it->second.front()->started) continue;
       short revents = 0;
       if (e & EPOLLIN) revents |= POLLIN;
       if (e & EPOLLOUT) revents |= POLLOUT;
@@ -447,6 +466,9 @@ void ConnectionPool::Run(Clock::time_point until, std::stop_token stop, const Ev
 void ConnectionPool::Retain(const std::set<Endpoint>& keep) {
   for (auto it = connections_.begin(); it != connections_.end();) {
     if (keep.count(it->first) == 0 && queues_.count(it->second.get()) == 0) {
+      for (auto& owner : owner_) {  // Run() must not find it by an old descriptor
+        if (owner == it->second.get()) owner = nullptr;
+      }
       retired_sent_ += it->second->bytes_sent();
       retired_received_ += it->second->bytes_received();
       it = connections_.erase(it);

@@ -16,6 +16,11 @@
 //   Submit more requests. `Execute()` is a whole batch: submit, run, return when every
 //   request of the batch has had its call.
 // - Connections a caller no longer needs are dropped with `Retain()`.
+// - A server that closes an idle connection (it exited, was killed or restarted, or dropped
+//   the client), or closes it right behind a complete answer, is noticed at once, also
+//   while `Run()` waits without a request: the connection is closed and Run() calls the
+//   `SetOnIdleClose` handler with its endpoint. The next request to that server connects
+//   again, as after any failure.
 //
 // Host names go through the pool's Resolver (redis/resolver.h): a name being resolved
 // waits within the same deadline, and one that is not resolved in time fails with
@@ -92,6 +97,11 @@ class ConnectionPool {
   // From a handler: the current Run() returns once the events at hand are handled.
   void Interrupt() { interrupted_ = true; }
 
+  // Called from Run() when a server closed a connection that had no request left on it (see
+  // the contract above). It may Submit() and Interrupt().
+  using CloseHandler = std::function<void(const Endpoint& endpoint)>;
+  void SetOnIdleClose(CloseHandler on_close) { on_idle_close_ = std::move(on_close); }
+
   // Requests submitted and not yet handed to their handler.
   size_t in_flight() const { return in_flight_; }
   // Whether a request for `endpoint` is in flight on its shared connection.
@@ -160,6 +170,8 @@ class ConnectionPool {
   size_t in_flight_ = 0;
   uint64_t retired_sent_ = 0;
   uint64_t retired_received_ = 0;
+  CloseHandler on_idle_close_;
+  std::vector<Endpoint> hung_up_;  // servers that closed a connection, for on_idle_close_
 };
 
 }  // namespace redis_ha::redis

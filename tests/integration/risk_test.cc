@@ -48,11 +48,11 @@ class RiskTest : public ::testing::Test {
     Status s = lab_->Start();
     ASSERT_TRUE(s.ok()) << s.error().message;
   }
-  void StartExporter(std::vector<std::string> extra = {}) {
+  void StartExporter(std::vector<std::string> extra = {}, const std::string& interval = "100ms") {
     const std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
     fs::path dir = testing::TestDir("risk", name);
     std::vector<std::string> args = {"--sentinel", lab_->sentinels()[0]->address(),
-                                     "--poll.interval", "100ms", "--poll.timeout", "100ms"};
+                                     "--poll.interval", interval, "--poll.timeout", "100ms"};
     args.insert(args.end(), extra.begin(), extra.end());
     exporter_ = std::make_unique<ExporterProcess>(EXPORTER_BINARY, args, dir / "exporter.log");
     Status s = exporter_->Start();
@@ -200,6 +200,59 @@ TEST_F(RiskTest, EmptyPrimaryIsCaughtBeforeTheReplicasAreWipedAndTheWipeAfter) {
   for (const auto& r : replicas) EXPECT_TRUE(Is(Value(m, "redis_ha_node_keys", {{"node", r}}), 0));
   auto api = exporter_->Get("/api/v1/groups");
   EXPECT_NE(api.body.find("dataset wiped on"), std::string::npos);
+}
+
+// The same crash and empty restart with a poll interval far longer than the test: the
+// primary hanging up on the exporter's idle connection is what gets its group polled, so
+// the warning comes while the replicas still hold their keys, not a cycle later. (Without
+// diskless sync the replicas' full sync follows within about a second, before a 1 s cycle
+// can come; bench/ measures that case.)
+TEST_F(RiskTest, APrimaryThatHangsUpIsPolledAgainAtOnceAndCaughtRestartedEmpty) {
+  lab::LabOptions o;
+  o.persistence = false;
+  o.diskless_sync = true;  // a window of about 5 s, which no 60 s cycle falls into
+  StartLab(o);
+  ASSERT_TRUE(lab_->WriteKeys("mymaster", 2000).ok());
+  ASSERT_TRUE(lab_->WaitForReplicasInSync("mymaster").ok());
+  StartExporter({}, "60s");
+  const std::string p = lab_->primary().address();
+  std::vector<std::string> replicas;
+  for (auto* r : lab_->replicas()) replicas.push_back(r->address());
+  ASSERT_TRUE(exporter_->WaitForMetrics(
+      [&](auto& m) {
+        for (const auto& r : replicas) {
+          if (!Is(Value(m, "redis_ha_node_keys", {{"node", r}}), 2000)) return false;
+        }
+        return AllNodesUp(m);
+      },
+      15s));
+  EXPECT_TRUE(Is(Value(exporter_->Scrape(), "redis_ha_exporter_connections_lost_total"), 0));
+
+  lab_->primary().Kill();
+  ASSERT_TRUE(lab_->primary().Start().ok());
+
+  std::vector<Sample> warned;
+  ASSERT_TRUE(exporter_->WaitForMetrics(
+      [&](auto& m) {
+        bool imminent = EmptyFactor(m, "primary_restarted_with_fewer_keys") == 1 ||
+                        EmptyFactor(m, "replica_syncing_from_empty_primary") == 1;
+        if (imminent) warned = m;
+        return imminent;
+      },
+      20s));
+  EXPECT_GE(*Value(warned, "redis_ha_exporter_connections_lost_total"), 1);
+  EXPECT_GE(*Value(warned, "redis_ha_exporter_event_polls_total"), 1);
+  EXPECT_TRUE(Is(Value(warned, "redis_ha_node_restarts_total", {{"node", p}}), 1));
+  EXPECT_TRUE(Is(Value(warned, "redis_ha_node_keys", {{"node", p}}), 0));
+  EXPECT_EQ(EmptyFactor(warned, "replica_wiped"), 0) << "warned only after the loss";
+  bool replica_still_full = false;
+  for (const auto& r : replicas) {
+    if (Is(Value(warned, "redis_ha_node_keys", {{"node", r}}), 2000)) replica_still_full = true;
+  }
+  EXPECT_TRUE(replica_still_full) << "the warning must come before the replicas are emptied";
+  auto gate = exporter_->Get("/gate?group=mymaster&action=failover");
+  EXPECT_EQ(gate.status, 503);
+  EXPECT_NE(gate.body.find("empty_primary_risk"), std::string::npos) << gate.body;
 }
 
 TEST_F(RiskTest, PausedPrimaryLeadsToASplitBrainThatHeals) {

@@ -71,6 +71,52 @@ TEST(PoolTest, AnIdleConnectionClosedByTheServerIsReplacedOnce) {
   EXPECT_EQ(server.connections(), 2);
 }
 
+// A server that hangs up on an idle connection (it exited or restarted) is reported while
+// Run() waits with nothing in flight (or already by the request it answered, when the hang-up
+// came with the answer), and the next request connects again.
+TEST(PoolTest, AServerHangingUpOnAnIdleConnectionIsReportedWhileRunWaits) {
+  std::atomic<int> accepted{0};
+  FakeServer server([&](int fd, const std::atomic<bool>& stop) {
+    const bool first = accepted++ == 0;
+    FakeServer::ReadCommands(fd, 1, stop);
+    FakeServer::SendAll(fd, "+PONG\r\n");
+    if (!first) FakeServer::WaitForStop(stop);  // only the first connection is hung up on
+  });
+  ConnectionPool pool;
+  std::vector<Endpoint> closed;
+  pool.SetOnIdleClose([&](const Endpoint& e) {
+    closed.push_back(e);
+    pool.Interrupt();
+  });
+  auto first = pool.Execute({Req(server, {{"PING"}})}, 1000ms);
+  ASSERT_TRUE(first[0].status.ok());
+  // Run() returns early only through the handler's Interrupt().
+  const auto deadline = ConnectionPool::Clock::now() + 30s;
+  while (closed.empty() && ConnectionPool::Clock::now() < deadline) pool.Run(deadline, {});
+  ASSERT_EQ(closed.size(), 1u);
+  EXPECT_EQ(closed[0], (Endpoint{"127.0.0.1", server.port()}));
+  auto second = pool.Execute({Req(server, {{"PING"}})}, 1000ms);
+  ASSERT_TRUE(second[0].status.ok()) << second[0].status.error().message;
+  EXPECT_TRUE(second[0].reconnected);
+  EXPECT_EQ(closed.size(), 1u) << "the second connection stays open";
+}
+
+// An idle connection the server keeps open is never reported.
+TEST(PoolTest, AnIdleConnectionLeftOpenIsNotReported) {
+  FakeServer server([](int fd, const std::atomic<bool>& stop) {
+    FakeServer::ReadCommands(fd, 1, stop);
+    FakeServer::SendAll(fd, "+PONG\r\n");
+    FakeServer::WaitForStop(stop);
+  });
+  ConnectionPool pool;
+  int closed = 0;
+  pool.SetOnIdleClose([&](const Endpoint&) { ++closed; });
+  ASSERT_TRUE(pool.Execute({Req(server, {{"PING"}})}, 1000ms)[0].status.ok());
+  pool.Run(ConnectionPool::Clock::now() + 200ms, {});
+  EXPECT_EQ(closed, 0);
+  EXPECT_EQ(server.connections(), 1);
+}
+
 // A second request for a server that is still answering the first waits for it on the same
 // connection (one request on the wire), and is sent the moment the first is answered.
 TEST(PoolTest, ARequestForABusyServerWaitsOnItsConnectionAndGetsItsOwnReplies) {
