@@ -22,7 +22,7 @@ the servers' own INFO stats/commandstats deltas minus the baseline's.
 Writes results.json, RESULTS.md and cost.png (gnuplot) into --out-dir.
   make bench                         # G = 1, 10, 100
   bench/bench.py --groups 1,10,100,300 --exporter build/redis_ha_exporter --tools build/bench
-  bench/bench.py --smoke ...         # G = 2, short phases; checks every figure was produced
+  bench/bench.py --smoke ...         # G = 3, short phases; checks every figure was produced
 Python 3 standard library only.
 """
 
@@ -755,28 +755,105 @@ def detection_summary(trials):
     return out
 
 
+def empty_summary(trials):
+    """Medians (and worsts) over empty-primary trials, times relative to the restart (the
+    restarted primary's first answer), and how many trials warned before the wipe."""
+    def since_restart(t, k):
+        return (t[k] - t["restart_ms"] if t.get(k) is not None and t.get("restart_ms") is not None
+                else None)
+
+    out = {"trials": trials, "restart_ms": med([t.get("restart_ms") for t in trials]),
+           "primary_keys_after": med([t.get("primary_keys_after") for t in trials]),
+           "replica_keys_before": med([t.get("replica_keys_before") for t in trials])}
+    for k in ("gate_empty_ms", "api_fewer_keys_ms", "api_syncing_ms", "api_wiped_ms", "wipe_ms",
+              "reboot_ms", "sdown_ms"):
+        xs = [since_restart(t, k) for t in trials]
+        out[k] = med(xs)
+        out[k.replace("_ms", "_max_ms")] = max([x for x in xs if x is not None] or [None])
+        out[k.replace("_ms", "_seen")] = sum(1 for x in xs if x is not None)
+    out["warned_before_wipe"] = sum(
+        1 for t in trials if t.get("gate_empty_ms") is not None and
+        (t.get("wipe_ms") is None or t["gate_empty_ms"] < t["wipe_ms"]))
+    return out
+
+
+def empty_text(e):
+    """The empty-restart trials in one paragraph (RESULTS.md and --detect-only)."""
+    n = len(e.get("trials", []))
+    reboot = ("Sentinel's own `+reboot` came %s ms after it answered (%d of %d trials within "
+              "the trial's 30 s)" % (fmt(e.get("reboot_ms"), 0), e.get("reboot_seen", 0), n)
+              if e.get("reboot_seen") else "Sentinel published no `+reboot` within 30 s")
+    return (
+        "A primary restarted empty (%d trials in other groups: its replicas got 2000 more keys, "
+        "~%s in all; SIGKILL, then started again at once without persistence; it answered %s ms "
+        "after the kill, holding %s keys): the gate named `empty_primary_risk` **%s ms after it "
+        "answered** (worst %s), `/api/v1/groups` showed `primary_restarted_with_fewer_keys` at "
+        "%s ms and `replica_syncing_from_empty_primary` at %s ms. A replica's data was gone "
+        "(DBSIZE under half) %s ms after it answered (the fleet syncs without "
+        "`repl-diskless-sync`: no 5 s delay); the gate had warned before that in **%d of %d** "
+        "trials, and `replica_wiped` showed %s ms after it answered. %s; no `+sdown` (%d of %d): "
+        "for Sentinel nothing went wrong." % (
+            n, fmt(e.get("replica_keys_before"), 0), fmt(e.get("restart_ms"), 0),
+            fmt(e.get("primary_keys_after"), 0), fmt(e.get("gate_empty_ms"), 1),
+            fmt(e.get("gate_empty_max_ms"), 1), fmt(e.get("api_fewer_keys_ms"), 0),
+            fmt(e.get("api_syncing_ms"), 0), fmt(e.get("wipe_ms"), 0),
+            e.get("warned_before_wipe", 0), n, fmt(e.get("api_wiped_ms"), 0), reboot,
+            e.get("sdown_seen", 0), n))
+
+
+def detection_groups(names, repeats):
+    """Kill, hang and empty-restart trial groups, each its own: one kind per group, since a
+    trial leaves its group failed over, or wiped."""
+    if len(names) < 3:
+        return names[:1], names[1:2], []
+    k = min(repeats, len(names) // 3)
+    return names[:k], names[k:2 * k], names[2 * k:3 * k]
+
+
 def run_detection(args, fleet, workdir, repeats):
     """With ours running: first a primary stopped (SIGSTOP, a hung primary that the exporter's
     cycles keep waiting for; continued after the trial) in each of `repeats` groups, then a
-    primary killed (SIGKILL, restarted after the trial) in each of `repeats` other groups.
-    Fewer groups than 2 x repeats: the killed ones come first in the sharing."""
+    primary killed and started again at once, empty (no persistence), after its replicas got
+    2000 keys, in each of `repeats` other groups, then a primary killed (SIGKILL, restarted
+    after the trial) in each of `repeats` other groups. Fewer groups than 3 x repeats: as many
+    of each as fit; with one group only the kill, with two no empty restart."""
     proc, port = start_ours(args, fleet, workdir)
-    kill_trials, hang_trials = [], []
+    kill_trials, hang_trials, empty_trials = [], [], []
     try:
         time.sleep(args.warmup + args.interval_ms / 1000.0)
         names = sorted(fleet.groups, key=lambda g: (len(g), g))[::-1]
-        kills = names[:repeats]
-        hangs = names[repeats:2 * repeats]
-        for signal, groups, trials in (("stop", hangs, hang_trials), ("kill", kills, kill_trials)):
+        kills, hangs, empties = detection_groups(names, repeats)
+        for signal, groups, trials in (("stop", hangs, hang_trials),
+                                       ("restart-empty", empties, empty_trials),
+                                       ("kill", kills, kill_trials)):
             for g in groups:
                 prim = next(n for n in fleet.groups[g] if n["role"] == "primary")
-                res = subprocess.run(
-                    [os.path.join(args.tools, "bench_detect"), "--sentinels",
-                     ",".join(s["addr"] for s in fleet.sentinels), "--group", g, "--primary",
-                     prim["addr"], "--pid", str(prim["pid"]), "--exporter", "127.0.0.1:%d" % port,
-                     "--timeout-s", "60", "--quickack", "1" if args.detect_quickack else "0",
-                     "--signal", signal],
-                    capture_output=True, text=True)
+                cmd = [os.path.join(args.tools, "bench_detect"), "--sentinels",
+                       ",".join(s["addr"] for s in fleet.sentinels), "--group", g, "--primary",
+                       prim["addr"], "--pid", str(prim["pid"]), "--exporter", "127.0.0.1:%d" % port,
+                       "--timeout-s", "30" if signal == "restart-empty" else "60", "--quickack",
+                       "1" if args.detect_quickack else "0", "--signal", signal]
+                if signal == "restart-empty":
+                    cmd += ["--replicas", ",".join(n["addr"] for n in fleet.groups[g]
+                                                   if n["role"] != "primary"),
+                            "--seed-keys", "2000"]
+                    d = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                         text=True)
+                    first = d.stdout.readline().strip()
+                    if first == "killed":
+                        reply = fleet.command("restart " + prim["addr"])
+                        if not reply.startswith("ok"):
+                            log("restart of %s: %s" % (prim["addr"], reply))
+                    try:
+                        out_text, err_text = d.communicate(timeout=120)
+                    except subprocess.TimeoutExpired:
+                        d.kill()
+                        out_text, err_text = d.communicate()
+                    res = subprocess.CompletedProcess(cmd, d.returncode,
+                                                      out_text if first == "killed" else first,
+                                                      err_text)
+                else:
+                    res = subprocess.run(cmd, capture_output=True, text=True)
                 if res.returncode != 0:
                     log("detection trial failed:", res.stderr.strip())
                     continue
@@ -785,7 +862,8 @@ def run_detection(args, fleet, workdir, repeats):
                 trials.append(t)
                 if signal == "kill" and g == groups[-1]:
                     break  # the fleet is stopped next: no need to restart the last one
-                if signal == "kill":
+                if signal == "restart-empty":
+                    continue  # started again within the trial
                     reply = fleet.command("restart " + prim["addr"])
                     if not reply.startswith("ok"):
                         log("restart of %s: %s" % (prim["addr"], reply))
@@ -796,6 +874,8 @@ def run_detection(args, fleet, workdir, repeats):
     out = detection_summary(kill_trials)
     if hang_trials:
         out["hung"] = detection_summary(hang_trials)
+    if empty_trials:
+        out["empty"] = empty_summary(empty_trials)
     return out
 
 
@@ -1329,6 +1409,9 @@ def write_report(path, results, fits, facts, args, started, finished):
                     fmt(h.get("sdown_to_gate_ms"), 1), fmt(h.get("sdown_to_gate_max_ms"), 1),
                     fmt(h.get("switch_ms"), 0), fmt(h.get("switch_to_gate_ms"), 1),
                     fmt(h.get("switch_to_gate_max_ms"), 1), fmt(h.get("api_down_ms"), 0)))
+        e = d.get("empty", {})
+        if e:
+            L.append(empty_text(e) + "\n")
         for kind in ("ours", "redis_exporter"):
             reps = r["contenders"][kind]["reps"]
             if reps and reps[0].get("load"):
@@ -1409,7 +1492,11 @@ MEASURE_NOTES = """\
   `primary_down` in the gate means a Sentinel's s_down/o_down flag is in the published
   snapshot; a Sentinel view in /api/v1/groups naming the primary of the `+switch-master`
   message means the switch is. Times are response arrivals, so each includes one request's
-  latency (given).
+  latency (given). In other groups, a primary restarted empty: `bench_detect` writes 2000
+  keys to it and waits until the replicas and the exporter have them, SIGKILLs it, and the
+  fleet starts it again at once (no persistence); then it probes the primary every 2 ms for
+  its first answer, the replicas' DBSIZE every 5 ms for the wipe, the gate for
+  `empty_primary_risk` and `/api/v1/groups` every 20 ms for the factors.
 """
 
 
@@ -1487,6 +1574,12 @@ def missing_figures(results, have_redis_exporter, have_plot):
         parts = [("", d)]
         if G >= 2:  # one group or more for each kind of trial
             parts.append(("hung ", d.get("hung", {})))
+        if G >= 3:
+            e = d.get("empty", {})
+            for k in ("restart_ms", "gate_empty_ms", "api_fewer_keys_ms", "wipe_ms",
+                      "api_wiped_ms"):
+                if e.get(k) is None:
+                    missing.append("G=%d detection empty %s" % (G, k))
         for label, part in parts:
             for k in ("sdown_ms", "switch_ms", "gate_sdown_ms", "api_view_switch_ms",
                       "api_down_ms", "api_switch_ms"):
@@ -1528,14 +1621,14 @@ def main():
     ap.add_argument("--out-dir", default=HERE)
     ap.add_argument("--commit", default="", help="what was measured (default: git HEAD)")
     ap.add_argument("--smoke", action="store_true",
-                    help="G=2, short phases; exit 1 unless every figure was produced")
+                    help="G=3, short phases; exit 1 unless every figure was produced")
     args = ap.parse_args()
     args.command_line = "bench/bench.py " + " ".join(sys.argv[1:])
     if args.smoke:
         # Only that every figure is produced is checked, so each phase is as short as still
         # gives a figure: a 250 ms interval gives four cycles a second. About 20 s in all,
         # most of it the fleet starting and a Sentinel failing over.
-        args.groups, args.reps, args.phase, args.warmup = "2", 1, 1.0, 0.5
+        args.groups, args.reps, args.phase, args.warmup = "3", 1, 1.0, 0.5
         args.settle, args.gate_seconds, args.detect_repeats = 0.5, 0.5, 1
         args.down_after_ms, args.interval_ms = 1000, 250
         # Under a loaded `make test` (ctest -j4 beside the sanitizer build), a fleet at
@@ -1597,6 +1690,8 @@ def main():
                           r["groups"], len(h["trials"]), fmt(h["sdown_to_gate_ms"], 1),
                           fmt(h["sdown_to_gate_max_ms"], 1), fmt(h["switch_to_gate_ms"], 1),
                           fmt(h["switch_to_gate_max_ms"], 1)))
+            if d.get("empty"):
+                print("G=%d " % r["groups"] + empty_text(d["empty"]))
         return 0
     fits = growth(results)
     finished = time.time()
