@@ -164,19 +164,29 @@ void Poller::OnEvent(const EventSubscriber::Notice& n) {
 
 void Poller::OnConnectionLost(const redis::Endpoint& endpoint) {
   const auto now = SteadyClock::now();
-  std::erase_if(rewatch_, [&](const auto& entry) { return entry.second < now; });
   std::vector<std::string> groups;
+  bool counted = false;
   for (auto& [gname, grec] : groups_) {
     for (auto& [addr, nrec] : grec.nodes) {
       if (nrec.endpoint != endpoint) continue;
-      rewatch_[addr] = now + config_.poll_interval;
+      counted = true;
+      if (nrec.last_hangup != SteadyClock::time_point{} &&
+          now - nrec.last_hangup < config_.poll_interval) {
+        // One watch per interval: a server dropping every connection is no news.
+        log::Debug("data node closed the connection again within a poll interval; left to "
+                   "the cycles",
+                   {{"node", addr}, {"group", gname}});
+        continue;
+      }
+      nrec.last_hangup = now;
+      rewatch_[addr] = Watch{gname, now + config_.poll_interval, now, 0, true};
       groups.push_back(gname);
       log::Debug("data node closed the connection; polling its group",
                  {{"node", addr}, {"group", gname}});
     }
   }
+  if (counted) ++stats_.connections_lost;
   if (groups.empty()) return;
-  ++stats_.connections_lost;
   {
     std::lock_guard lock(mu_);
     for (const auto& g : groups) urgent_groups_.try_emplace(g, now);
@@ -184,16 +194,20 @@ void Poller::OnConnectionLost(const redis::Endpoint& endpoint) {
   pool_.Interrupt();  // the poll loop plans the event poll
 }
 
-void Poller::Rewatch(const std::string& address, const std::string& group, bool answered) {
+void Poller::Rewatch(const std::string& address, const Status& status) {
   auto it = rewatch_.find(address);
   if (it == rewatch_.end()) return;
+  Watch& w = it->second;
   const auto now = SteadyClock::now();
-  if (answered || it->second < now) {
+  // Answered, or not refused but timed out (a frozen node would hold every event poll for
+  // --poll.timeout): the cycles take it from here.
+  if (status.ok() || status.error().kind != ErrorKind::kConnect || now >= w.until ||
+      ++w.refusals > kMaxRefusals) {
     rewatch_.erase(it);
     return;
   }
-  std::lock_guard lock(mu_);
-  urgent_groups_.try_emplace(group, now);  // still refusing: again, within the budget
+  w.not_before = now + kGroupPollGap * (1 << (w.refusals - 1));
+  w.queued = false;  // the poll loop queues it at not_before
 }
 
 model::SnapshotPtr Poller::Latest() const {
@@ -286,9 +300,26 @@ void Poller::Run(std::stop_token stop) {
     std::set<std::string> due_groups;
     auto first_asked = SteadyClock::time_point::max();  // the oldest event among due_groups
     auto event_due = SteadyClock::time_point::max();
+    auto rewatch_due = SteadyClock::time_point::max();  // the next node watched after a hang-up
     {
       std::lock_guard lock(mu_);
       notices.swap(pending_events_);
+      for (auto it = rewatch_.begin(); it != rewatch_.end();) {
+        Watch& w = it->second;
+        if (now >= w.until) {
+          it = rewatch_.erase(it);
+          continue;
+        }
+        if (!w.queued) {
+          if (w.not_before <= now) {
+            urgent_groups_.try_emplace(w.group, now);
+            w.queued = true;
+          } else {
+            rewatch_due = std::min(rewatch_due, w.not_before);
+          }
+        }
+        ++it;
+      }
       if (triggered_ && !active_cycle_) {
         // An event without a group polls everything, but such events cannot make cycles
         // come faster than one per half interval (at most 500 ms): a flapping or hostile
@@ -345,7 +376,7 @@ void Poller::Run(std::stop_token stop) {
     if ((active_cycle_ && active_cycle_->remaining == 0) ||
         (active_event_ && active_event_->remaining == 0))
       continue;
-    auto until = event_due;
+    auto until = std::min(event_due, rewatch_due);
     if (!active_cycle_) until = std::min(until, next_cycle);
     pool_.Run(until, stop, &wake_);
   }
@@ -994,7 +1025,7 @@ bool Poller::StartEventPoll(const std::set<std::string>& groups) {
       ActiveEvent& e = *active_event_;
       const Plan& p = e.plans[i];
       e.served = std::max(e.served, resp.round_trip);
-      if (p.kind == Plan::kNode) Rewatch(p.address, p.groups.front(), resp.status.ok());
+      if (p.kind == Plan::kNode) Rewatch(p.address, resp.status);
       Handle(p, std::move(resp), e.cs, e.previous.get());
       if (active_cycle_) ReplaceOlder(p, e.cs, active_cycle_->cs);
       if (--e.remaining == 0) pool_.Interrupt();

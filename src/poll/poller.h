@@ -36,11 +36,14 @@
 //   published first.
 // - A data node that closes the exporter's idle connection (it exited, crashed or was
 //   restarted) gets its group an event poll at once, on the same budget, which asks that
-//   node even though it is then down; while it keeps refusing, the group is polled again
-//   (kGroupPollGap apart, within the budget) for one poll interval. So a primary restarted
-//   empty is seen, with the key counts its replicas still hold, tens of milliseconds after
-//   it answers, not at the next cycle: its replicas' full sync follows within about a
-//   second without diskless sync (`repl-diskless-sync no`), and the cycle may come later.
+//   node even though it is then down; while it refuses connections, the group is polled
+//   again after 50, 100, 200, 400 and 800 ms (within the budget and one poll interval). So
+//   a primary restarted empty is seen, with the key counts its replicas still hold, tens of
+//   milliseconds after it answers, not at the next cycle: without diskless sync
+//   (`repl-diskless-sync no`) its replicas' full sync follows within about a second, and
+//   the cycle may come later. A node that times out instead (it froze) is left to the
+//   cycles, and a node's hang-ups start this at most once a poll interval (a server that
+//   drops idle clients, or turns them away, costs at most one event poll an interval).
 // - Each cycle's snapshot is assessed and published; `Latest()` never blocks on a cycle.
 //
 // Thread-safety: Start/Stop/Reload/Trigger/Latest are safe from any thread. PollOnce()
@@ -128,6 +131,8 @@ class Poller {
     // (Redis 7+, Valkey): it is asked only for the sections the exporter reads.
     bool info_sections = false;
     std::string sections_refused_by;  // the run id of a server that refused them anyway
+    // When its last hang-up got its group polled (at most one a poll interval).
+    std::chrono::steady_clock::time_point last_hangup{};
   };
   struct GroupRecord {
     std::map<std::string, NodeRecord> nodes;  // by dialled address
@@ -174,7 +179,7 @@ class Poller {
   // From the pool: a data node closed its idle connection (see the contract above).
   void OnConnectionLost(const redis::Endpoint& endpoint);
   // An event poll's answer (or failure) from a node being watched after it hung up.
-  void Rewatch(const std::string& address, const std::string& group, bool answered);
+  void Rewatch(const std::string& address, const Status& status);
   // One response of a cycle (`previous` null) or event poll, into `cs`.
   void Handle(const Plan& p, redis::Response&& resp, CycleState& cs,
               const model::Snapshot* previous);
@@ -254,8 +259,18 @@ class Poller {
     std::chrono::steady_clock::time_point asked{};
   };
   std::map<std::pair<std::string, std::string>, ViewTrack> tracks_;
-  // Data nodes that hung up, and until when event polls ask them although they are down.
-  std::map<std::string, std::chrono::steady_clock::time_point> rewatch_;
+  // Data nodes that hung up and are asked by event polls although they are down: until an
+  // answer, an error other than a refused connection, kMaxRefusals refusals or `until`.
+  // After each refusal the next poll waits twice as long (kGroupPollGap first).
+  struct Watch {
+    std::string group;
+    std::chrono::steady_clock::time_point until{};
+    std::chrono::steady_clock::time_point not_before{};
+    int refusals = 0;
+    bool queued = true;  // in urgent_groups_ (or polled) since not_before
+  };
+  static constexpr int kMaxRefusals = 5;
+  std::map<std::string, Watch> rewatch_;
   std::optional<Config> pending_config_;
   model::SnapshotPtr latest_;
   std::jthread thread_;

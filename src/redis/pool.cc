@@ -86,6 +86,7 @@ void ConnectionPool::Submit(Request request, Clock::time_point deadline, Handler
       // Credentials changed (reload): start over with the new ones.
       retired_sent_ += slot->bytes_sent();
       retired_received_ += slot->bytes_received();
+      Forget(slot.get());
       slot.reset();
     }
     if (!slot) slot = std::make_unique<Connection>(r.endpoint, r.credentials, limits_, resolver_);
@@ -136,6 +137,9 @@ void ConnectionPool::Settle(Connection* c, Status s) {
   if (!s) {
     if (j.may_retry && s.error().kind == ErrorKind::kProtocol &&
         c->bytes_received() == j.received_at_start) {
+      // The server had closed the idle connection before this request (its hang-up was
+      // still unread): news as much as a hang-up seen while idle.
+      hung_up_.push_back(c->endpoint());
       j.may_retry = false;
       j.response.reconnected = true;
       Status again = c->BeginConnect();
@@ -175,9 +179,12 @@ void ConnectionPool::Finish(Connection* c, Status s) {
   if (s) {
     r.replies.reserve(j->request.command_count());
     while (c->HasReply()) r.replies.push_back(c->PopReply());
-    if (c->eof()) {  // it answered, then hung up
+    if (c->eof()) {
       c->Close();
-      hung_up_.push_back(c->endpoint());
+      // It answered, then hung up. On a connection opened for this request that is how a
+      // server turns clients away (maxclients, protected mode: one error, then close); on
+      // one it had been answering, the server went away.
+      if (!r.reconnected) hung_up_.push_back(c->endpoint());
     }
     r.round_trip = Clock::now() - j->sent_at;
     if (std::any_of(r.replies.begin(), r.replies.end(), IsAuthError)) {
@@ -218,6 +225,13 @@ void ConnectionPool::Deliver(std::unique_ptr<Job> job) {
   if (job->own) {
     retired_sent_ += job->own->bytes_sent();
     retired_received_ += job->own->bytes_received();
+    Forget(job->own.get());
+  }
+}
+
+void ConnectionPool::Forget(Connection* c) {
+  for (auto& owner : owner_) {
+    if (owner == c) owner = nullptr;
   }
 }
 
@@ -340,13 +354,13 @@ void ConnectionPool::Run(Clock::time_point until, std::stop_token stop, const Ev
       wake_watched_ = wake_fd;
     }
   }
+  // Failed jobs to their handlers, then hang-ups to theirs, until neither is left (a
+  // handler may Submit, and a Submit may fail at once).
   auto hand_over_failed = [this] {
-    while (!failed_.empty()) {
+    while (!failed_.empty() || !hung_up_.empty()) {
       std::vector<std::unique_ptr<Job>> jobs;
       jobs.swap(failed_);
       for (auto& j : jobs) Deliver(std::move(j));
-    }
-    while (!hung_up_.empty()) {
       std::vector<Endpoint> gone;
       gone.swap(hung_up_);
       for (const auto& e : gone) {
@@ -466,9 +480,7 @@ void ConnectionPool::Run(Clock::time_point until, std::stop_token stop, const Ev
 void ConnectionPool::Retain(const std::set<Endpoint>& keep) {
   for (auto it = connections_.begin(); it != connections_.end();) {
     if (keep.count(it->first) == 0 && queues_.count(it->second.get()) == 0) {
-      for (auto& owner : owner_) {  // Run() must not find it by an old descriptor
-        if (owner == it->second.get()) owner = nullptr;
-      }
+      Forget(it->second.get());
       retired_sent_ += it->second->bytes_sent();
       retired_received_ += it->second->bytes_received();
       it = connections_.erase(it);

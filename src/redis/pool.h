@@ -148,6 +148,8 @@ class ConnectionPool {
   // Fails every job whose deadline has passed.
   void Expire(Clock::time_point now);
   void Own(Connection* c);
+  // Before `c` is destroyed: Run() must not find it by a descriptor it once had.
+  void Forget(Connection* c);
 
   Limits limits_;
   // The epoll set every connection's socket is registered with, once per socket

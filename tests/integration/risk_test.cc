@@ -255,6 +255,43 @@ TEST_F(RiskTest, APrimaryThatHangsUpIsPolledAgainAtOnceAndCaughtRestartedEmpty) 
   EXPECT_NE(gate.body.find("empty_primary_risk"), std::string::npos) << gate.body;
 }
 
+// A node that keeps dropping the exporter's connection (here CLIENT KILL; in life a
+// `timeout` shorter than the poll interval, or maxclients) gets its group polled at most
+// once a poll interval for it.
+TEST_F(RiskTest, ANodeDroppingConnectionsAgainGetsNoSecondPollWithinTheInterval) {
+  StartLab({});
+  StartExporter({"--log.level", "debug"}, "60s");
+  ASSERT_TRUE(exporter_->WaitForMetrics([&](auto& m) { return AllNodesUp(m); }, 15s));
+  lab::Server& replica = *lab_->replicas()[0];
+  auto kill_clients = [&] {
+    auto r = replica.Command({"CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"});
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    ASSERT_GE(r->integer, 1);
+  };
+  auto count = [&](const std::string& text) {
+    const std::string log = exporter_->Log();
+    int n = 0;
+    for (size_t at = log.find(text); at != std::string::npos; at = log.find(text, at + 1)) ++n;
+    return n;
+  };
+  const std::string polled = "data node closed the connection; polling its group";
+  const std::string left = "data node closed the connection again within a poll interval";
+  kill_clients();
+  // Its event poll (published: the counters move) connects again.
+  ASSERT_TRUE(exporter_->WaitForMetrics(
+      [&](auto& m) {
+        return Is(Value(m, "redis_ha_exporter_connections_lost_total"), 1) &&
+               Value(m, "redis_ha_exporter_event_polls_total").value_or(0) >= 1;
+      },
+      15s));
+  EXPECT_EQ(count(polled), 1);
+  // Now that connection is dropped too: noticed, and left to the cycles.
+  kill_clients();
+  ASSERT_TRUE(exporter_->WaitForMetrics([&](auto&) { return count(left) == 1; }, 15s))
+      << exporter_->Log();
+  EXPECT_EQ(count(polled), 1);
+}
+
 TEST_F(RiskTest, PausedPrimaryLeadsToASplitBrainThatHeals) {
   lab::LabOptions o;
   o.down_after = 1000ms;

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/socket.h>
 
 #include <chrono>
 #include <condition_variable>
@@ -71,16 +72,26 @@ TEST(PoolTest, AnIdleConnectionClosedByTheServerIsReplacedOnce) {
   EXPECT_EQ(server.connections(), 2);
 }
 
+// Runs `pool` until `done` holds or 30 s have passed; Run() returns early only through a
+// handler's Interrupt().
+template <typename Pred>
+bool RunUntil(ConnectionPool& pool, Pred done) {
+  const auto deadline = ConnectionPool::Clock::now() + 30s;
+  while (!done() && ConnectionPool::Clock::now() < deadline) pool.Run(deadline, {});
+  return done();
+}
+
 // A server that hangs up on an idle connection (it exited or restarted) is reported while
-// Run() waits with nothing in flight (or already by the request it answered, when the hang-up
-// came with the answer), and the next request connects again.
+// Run() waits with nothing in flight, and the next request connects again.
 TEST(PoolTest, AServerHangingUpOnAnIdleConnectionIsReportedWhileRunWaits) {
   std::atomic<int> accepted{0};
+  std::atomic<bool> hang_up{false};
   FakeServer server([&](int fd, const std::atomic<bool>& stop) {
     const bool first = accepted++ == 0;
     FakeServer::ReadCommands(fd, 1, stop);
     FakeServer::SendAll(fd, "+PONG\r\n");
-    if (!first) FakeServer::WaitForStop(stop);  // only the first connection is hung up on
+    // The first connection is hung up on once the client holds it idle; the next stays.
+    while (!stop && !(first && hang_up)) std::this_thread::sleep_for(1ms);
   });
   ConnectionPool pool;
   std::vector<Endpoint> closed;
@@ -90,15 +101,71 @@ TEST(PoolTest, AServerHangingUpOnAnIdleConnectionIsReportedWhileRunWaits) {
   });
   auto first = pool.Execute({Req(server, {{"PING"}})}, 1000ms);
   ASSERT_TRUE(first[0].status.ok());
-  // Run() returns early only through the handler's Interrupt().
-  const auto deadline = ConnectionPool::Clock::now() + 30s;
-  while (closed.empty() && ConnectionPool::Clock::now() < deadline) pool.Run(deadline, {});
+  EXPECT_TRUE(closed.empty());
+  hang_up = true;
+  ASSERT_TRUE(RunUntil(pool, [&] { return !closed.empty(); }));
   ASSERT_EQ(closed.size(), 1u);
   EXPECT_EQ(closed[0], (Endpoint{"127.0.0.1", server.port()}));
   auto second = pool.Execute({Req(server, {{"PING"}})}, 1000ms);
   ASSERT_TRUE(second[0].status.ok()) << second[0].status.error().message;
   EXPECT_TRUE(second[0].reconnected);
   EXPECT_EQ(closed.size(), 1u) << "the second connection stays open";
+}
+
+// A server that answers on a connection it had been answering and closes it right behind
+// the answer is reported once, whether the hang-up came with the answer or after it.
+TEST(PoolTest, AServerHangingUpRightBehindAnAnswerIsReportedOnce) {
+  FakeServer server([&](int fd, const std::atomic<bool>& stop) {
+    FakeServer::ReadCommands(fd, 1, stop);
+    FakeServer::SendAll(fd, "+first\r\n");
+    FakeServer::ReadCommands(fd, 1, stop);
+    FakeServer::SendAll(fd, "+last\r\n");  // and returning closes the connection
+  });
+  ConnectionPool pool;
+  int closed = 0;
+  pool.SetOnIdleClose([&](const Endpoint&) {
+    ++closed;
+    pool.Interrupt();
+  });
+  ASSERT_TRUE(pool.Execute({Req(server, {{"PING"}})}, 1000ms)[0].status.ok());
+  auto last = pool.Execute({Req(server, {{"PING"}})}, 1000ms);
+  ASSERT_TRUE(last[0].status.ok());
+  EXPECT_EQ(last[0].replies[0].str, "last");
+  EXPECT_FALSE(last[0].reconnected);
+  ASSERT_TRUE(RunUntil(pool, [&] { return closed > 0; }));
+  EXPECT_EQ(closed, 1);
+}
+
+// A request that finds its idle connection already hung up on (the hang-up unread when it
+// was sent: no Run() in between) is retried on a new connection, and the hang-up reported.
+TEST(PoolTest, AHangUpFoundBySendingIsReportedAndTheRequestRetried) {
+  std::atomic<int> accepted{0};
+  std::atomic<bool> hang_up{false}, hung_up{false};
+  FakeServer server([&](int fd, const std::atomic<bool>& stop) {
+    if (accepted++ > 0) {  // the retry's connection
+      FakeServer::ReadCommands(fd, 1, stop);
+      FakeServer::SendAll(fd, "+again\r\n");
+      FakeServer::WaitForStop(stop);
+      return;
+    }
+    FakeServer::ReadCommands(fd, 1, stop);
+    FakeServer::SendAll(fd, "+PONG\r\n");
+    while (!stop && !hang_up) std::this_thread::sleep_for(1ms);
+    ::shutdown(fd, SHUT_RDWR);  // the FIN is out before the client is told
+    hung_up = true;
+  });
+  ConnectionPool pool;
+  int closed = 0;
+  pool.SetOnIdleClose([&](const Endpoint&) { ++closed; });
+  ASSERT_TRUE(pool.Execute({Req(server, {{"PING"}})}, 1000ms)[0].status.ok());
+  hang_up = true;
+  for (int i = 0; i < 3000 && !hung_up; ++i) std::this_thread::sleep_for(1ms);
+  ASSERT_TRUE(hung_up);
+  auto second = pool.Execute({Req(server, {{"PING"}})}, 1000ms);
+  ASSERT_TRUE(second[0].status.ok()) << second[0].status.error().message;
+  EXPECT_EQ(second[0].replies[0].str, "again");
+  EXPECT_TRUE(second[0].reconnected);
+  EXPECT_EQ(closed, 1);
 }
 
 // An idle connection the server keeps open is never reported.
