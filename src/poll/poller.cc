@@ -199,14 +199,15 @@ void Poller::Rewatch(const std::string& address, const Status& status) {
   if (it == rewatch_.end()) return;
   Watch& w = it->second;
   const auto now = SteadyClock::now();
-  // Answered, or not refused but timed out (a frozen node would hold every event poll for
-  // --poll.timeout): the cycles take it from here.
-  if (status.ok() || status.error().kind != ErrorKind::kConnect || now >= w.until ||
+  // Answered, or timed out (a frozen node would hold every event poll for --poll.timeout):
+  // the cycles take it from here. Refused or reset (a connection that reached the dying
+  // process's listening socket) is what a restart looks like until it answers.
+  if (status.ok() || status.error().kind == ErrorKind::kTimeout || now >= w.until ||
       ++w.refusals > kMaxRefusals) {
     rewatch_.erase(it);
     return;
   }
-  w.not_before = now + kGroupPollGap * (1 << (w.refusals - 1));
+  w.not_before = now + kGroupPollGap * (1 << std::max(0, w.refusals - 2));  // 50, 50, 100, ...
   w.queued = false;  // the poll loop queues it at not_before
 }
 

@@ -36,10 +36,10 @@
 //   published first.
 // - A data node that closes the exporter's idle connection (it exited, crashed or was
 //   restarted) gets its group an event poll at once, on the same budget, which asks that
-//   node even though it is then down; while it refuses connections, the group is polled
-//   again after 50, 100, 200, 400 and 800 ms (within the budget and one poll interval). So
-//   a primary restarted empty is seen, with the key counts its replicas still hold, tens of
-//   milliseconds after it answers, not at the next cycle: without diskless sync
+//   node even though it is then down; while it refuses (or resets) connections, the group is
+//   polled again 50, 100, 200, 400 and 800 ms after the hang-up (within the budget and one
+//   interval). So a primary restarted empty is seen, with the key counts its replicas still
+//   hold, tens of milliseconds after it answers, not at the next cycle: without diskless sync
 //   (`repl-diskless-sync no`) its replicas' full sync follows within about a second, and
 //   the cycle may come later. A node that times out instead (it froze) is left to the
 //   cycles, and a node's hang-ups start this at most once a poll interval (a server that
@@ -260,8 +260,9 @@ class Poller {
   };
   std::map<std::pair<std::string, std::string>, ViewTrack> tracks_;
   // Data nodes that hung up and are asked by event polls although they are down: until an
-  // answer, an error other than a refused connection, kMaxRefusals refusals or `until`.
-  // After each refusal the next poll waits twice as long (kGroupPollGap first).
+  // answer, a timeout, kMaxRefusals failures (refused, reset) or `until`.
+  // After a refusal the next poll waits kGroupPollGap, after the second one too, then twice
+  // as long each time.
   struct Watch {
     std::string group;
     std::chrono::steady_clock::time_point until{};
