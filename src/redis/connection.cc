@@ -464,6 +464,12 @@ Status Connection::ReadAvailable(bool peer_closed) {
         return Fail(ErrorKind::kConnect, "TLS connection to " + endpoint_.ToString() +
                                              " refused by the server: " + tls_->error());
       }
+      // A new connection reset before its first reply byte reached a listening socket that
+      // was going away (a process exiting): as good as refused.
+      if (bytes_received_ == received_at_connect_) {
+        return Fail(ErrorKind::kConnect, "connection to " + endpoint_.ToString() +
+                                             " reset before any reply: " + error);
+      }
       return Fail(ErrorKind::kProtocol, "read from " + endpoint_.ToString() + ": " + error);
     }
     bytes_received_ += static_cast<uint64_t>(n);
