@@ -666,8 +666,9 @@ void ExporterFamilies(const model::Snapshot& s, Sink& out) {
                               "it");
   Set(applied, {}, static_cast<double>(s.stats.events_applied));
   auto& lost = out.Counter("redis_ha_exporter_connections_lost_total",
-                           "Idle connections a data node closed (it exited, crashed or was "
-                           "restarted), each answered by an event poll of its group");
+                           "Connections a data node closed while idle or right behind an "
+                           "answer (it exited, crashed or was restarted); the first in a poll "
+                           "interval gets its group polled at once");
   Set(lost, {}, static_cast<double>(s.stats.connections_lost));
   auto& last = out.Gauge("redis_ha_exporter_last_poll_timestamp_seconds",
                          "When the group was last observed by a successful Sentinel poll");
