@@ -166,6 +166,47 @@ int64_t DbSize(RedisPtr& c) {
   return n;
 }
 
+// One wait of at most 1 ms on the Sentinel subscriptions and the two HTTP connections
+// (while busy). Each message a subscription delivered goes to on_message(channel, payload,
+// at), `at` being when the wait ended; `gate_done`/`api_done` say whether that connection's
+// response completed.
+struct Woken {
+  double at = 0;
+  bool gate_done = false;
+  bool api_done = false;
+};
+template <typename OnMessage>
+Woken WaitOnce(std::vector<redisContext*>& subs, bench::HttpConn& gate, bench::HttpConn& api,
+               OnMessage on_message) {
+  std::vector<pollfd> fds;
+  for (auto* c : subs) fds.push_back({c->fd, POLLIN, 0});
+  const size_t gi = fds.size();
+  if (gate.busy() && gate.fd() >= 0) fds.push_back({gate.fd(), gate.Events(), 0});
+  const size_t ai = fds.size();
+  if (api.busy() && api.fd() >= 0) fds.push_back({api.fd(), api.Events(), 0});
+  ::poll(fds.data(), fds.size(), 1);
+  Woken w;
+  w.at = MonoNow();
+  for (size_t k = 0; k < subs.size(); ++k) {
+    if (fds[k].revents == 0) continue;
+    if (redisBufferRead(subs[k]) != REDIS_OK) continue;
+    void* rv = nullptr;
+    while (redisGetReplyFromReader(subs[k], &rv) == REDIS_OK && rv != nullptr) {
+      auto* r = static_cast<redisReply*>(rv);
+      if (r->type == REDIS_REPLY_ARRAY && r->elements == 3) {
+        on_message(std::string(r->element[1]->str, r->element[1]->len),
+                   std::string(r->element[2]->str, r->element[2]->len), w.at);
+      }
+      freeReplyObject(r);
+    }
+  }
+  w.gate_done = gi < fds.size() && fds[gi].fd == gate.fd() && fds[gi].revents != 0 &&
+                gate.Handle(fds[gi].revents) == 1;
+  w.api_done = ai < fds.size() && fds[ai].fd == api.fd() && fds[ai].revents != 0 &&
+               api.Handle(fds[ai].revents) == 1;
+  return w;
+}
+
 // The empty-primary trial (see the top of the file). Returns the process exit code.
 int EmptyRestartTrial(std::vector<redisContext*>& subs, const std::string& group,
                       const std::string& primary, pid_t pid,
@@ -236,7 +277,6 @@ int EmptyRestartTrial(std::vector<redisContext*>& subs, const std::string& group
   std::fflush(stdout);
   auto rel = [&](double t) { return (t - t0) * 1000.0; };
   double gate_sent = 0, next_api = 0, next_probe = 0, next_dbsize = 0;
-  std::vector<pollfd> fds;
   while (MonoNow() - t0 < timeout_s) {
     if (restarted && gate_empty && wipe && wiped && fewer && syncing && reboot) break;
     const double now = MonoNow();
@@ -266,37 +306,19 @@ int EmptyRestartTrial(std::vector<redisContext*>& subs, const std::string& group
       next_api = now + 0.02;
       api.Get(api_path);
     }
-    fds.clear();
-    for (auto* c : subs) fds.push_back({c->fd, POLLIN, 0});
-    const size_t gi = fds.size();
-    if (gate.busy() && gate.fd() >= 0) fds.push_back({gate.fd(), gate.Events(), 0});
-    const size_t ai = fds.size();
-    if (api.busy() && api.fd() >= 0) fds.push_back({api.fd(), api.Events(), 0});
-    ::poll(fds.data(), fds.size(), 1);
-    const double at = MonoNow();
-    for (size_t k = 0; k < subs.size(); ++k) {
-      if (fds[k].revents == 0) continue;
-      if (redisBufferRead(subs[k]) != REDIS_OK) continue;
-      void* rv = nullptr;
-      while (redisGetReplyFromReader(subs[k], &rv) == REDIS_OK && rv != nullptr) {
-        auto* r = static_cast<redisReply*>(rv);
-        if (r->type == REDIS_REPLY_ARRAY && r->elements == 3) {
-          const std::string channel(r->element[1]->str, r->element[1]->len);
-          const std::string payload(r->element[2]->str, r->element[2]->len);
+    const Woken w = WaitOnce(
+        subs, gate, api,
+        [&](const std::string& channel, const std::string& payload, double at) {
           const bool ours = payload.rfind("master " + group + " ", 0) == 0;
           if (ours && channel == "+sdown" && !sdown) sdown = rel(at);
           if (ours && channel == "+reboot" && !reboot) reboot = rel(at);
-        }
-        freeReplyObject(r);
-      }
-    }
-    if (gi < fds.size() && fds[gi].fd == gate.fd() && fds[gi].revents != 0 &&
-        gate.Handle(fds[gi].revents) == 1 && !gate_empty &&
+        });
+    const double at = w.at;
+    if (w.gate_done && !gate_empty &&
         gate.body().find("\"empty_primary_risk\"") != std::string::npos) {
       gate_empty = rel(at);
     }
-    if (ai < fds.size() && fds[ai].fd == api.fd() && fds[ai].revents != 0 &&
-        api.Handle(fds[ai].revents) == 1) {
+    if (w.api_done) {
       const std::string& b = api.body();
       if (!fewer && FactorActive(b, "primary_restarted_with_fewer_keys")) fewer = rel(at);
       if (!syncing && FactorActive(b, "replica_syncing_from_empty_primary")) syncing = rel(at);
@@ -403,7 +425,6 @@ int main(int argc, char** argv) {
   auto rel = [&](double t) { return (t - t0) * 1000.0; };
   double gate_sent = 0, api_sent = 0, api_ms_sum = 0, next_api = 0;
   int api_n = 0;
-  std::vector<pollfd> fds;
   while (MonoNow() - t0 < timeout_s) {
     const bool done =
         sdown && sw && gate_sdown && gate_switch && api_down && api_switch && api_view;
@@ -422,23 +443,9 @@ int main(int argc, char** argv) {
       next_api = now + 0.05;
       api.Get(api_path);
     }
-    fds.clear();
-    for (auto* c : subs) fds.push_back({c->fd, POLLIN, 0});
-    const size_t gi = fds.size();
-    if (gate.busy() && gate.fd() >= 0) fds.push_back({gate.fd(), gate.Events(), 0});
-    const size_t ai = fds.size();
-    if (api.busy() && api.fd() >= 0) fds.push_back({api.fd(), api.Events(), 0});
-    ::poll(fds.data(), fds.size(), 1);
-    const double at = MonoNow();
-    for (size_t k = 0; k < subs.size(); ++k) {
-      if (fds[k].revents == 0) continue;
-      if (redisBufferRead(subs[k]) != REDIS_OK) continue;
-      void* rv = nullptr;
-      while (redisGetReplyFromReader(subs[k], &rv) == REDIS_OK && rv != nullptr) {
-        auto* r = static_cast<redisReply*>(rv);
-        if (r->type == REDIS_REPLY_ARRAY && r->elements == 3) {
-          const std::string channel(r->element[1]->str, r->element[1]->len);
-          const std::string payload(r->element[2]->str, r->element[2]->len);
+    const Woken w = WaitOnce(
+        subs, gate, api,
+        [&](const std::string& channel, const std::string& payload, double at) {
           if (channel == "+sdown" && payload.rfind("master " + group + " ", 0) == 0 && !sdown) {
             sdown = rel(at);
           }
@@ -450,33 +457,27 @@ int main(int argc, char** argv) {
             in >> g >> oip >> oport >> nip >> nport;
             new_primary = nip + ":" + nport;
           }
-        }
-        freeReplyObject(r);
+        });
+    const double at = w.at;
+    if (w.gate_done) {
+      gate_ms_sum += (at - gate_sent) * 1000.0;
+      ++gate_n;
+      const std::string& b = gate.body();
+      if (!gate_sdown && b.find("\"primary_down\"") != std::string::npos) gate_sdown = rel(at);
+      if (!gate_switch && b.find("\"recent_failover\"") != std::string::npos) {
+        gate_switch = rel(at);
       }
     }
-    if (gi < fds.size() && fds[gi].fd == gate.fd() && fds[gi].revents != 0) {
-      if (gate.Handle(fds[gi].revents) == 1) {
-        gate_ms_sum += (at - gate_sent) * 1000.0;
-        ++gate_n;
-        const std::string& b = gate.body();
-        if (!gate_sdown && b.find("\"primary_down\"") != std::string::npos) gate_sdown = rel(at);
-        if (!gate_switch && b.find("\"recent_failover\"") != std::string::npos) {
-          gate_switch = rel(at);
-        }
-      }
-    }
-    if (ai < fds.size() && fds[ai].fd == api.fd() && fds[ai].revents != 0) {
-      if (api.Handle(fds[ai].revents) == 1) {
-        api_ms_max = std::max(api_ms_max, (at - api_sent) * 1000.0);
-        api_ms_sum += (at - api_sent) * 1000.0;
-        ++api_n;
-        const std::string& b = api.body();
-        const auto up = NodeUp(b, primary);
-        if (!api_down && up && !*up) api_down = rel(at);
-        const std::string p = GroupPrimary(b, group);
-        if (!api_switch && !p.empty() && p != primary) api_switch = rel(at);
-        if (!api_view && AnyViewNames(b, group, new_primary)) api_view = rel(at);
-      }
+    if (w.api_done) {
+      api_ms_max = std::max(api_ms_max, (at - api_sent) * 1000.0);
+      api_ms_sum += (at - api_sent) * 1000.0;
+      ++api_n;
+      const std::string& b = api.body();
+      const auto up = NodeUp(b, primary);
+      if (!api_down && up && !*up) api_down = rel(at);
+      const std::string p = GroupPrimary(b, group);
+      if (!api_switch && !p.empty() && p != primary) api_switch = rel(at);
+      if (!api_view && AnyViewNames(b, group, new_primary)) api_view = rel(at);
     }
   }
   auto num = [](const std::optional<double>& v) {

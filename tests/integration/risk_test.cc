@@ -75,6 +75,43 @@ class RiskTest : public ::testing::Test {
     }
     return true;
   }
+  // The replicas' addresses, once the exporter shows each with `keys` keys and all up.
+  std::vector<std::string> ReplicasHolding(double keys) {
+    std::vector<std::string> replicas;
+    for (auto* r : lab_->replicas()) replicas.push_back(r->address());
+    const bool shown = exporter_->WaitForMetrics(
+        [&](auto& m) {
+          for (const auto& r : replicas) {
+            if (!Is(Value(m, "redis_ha_node_keys", {{"node", r}}), keys)) return false;
+          }
+          return AllNodesUp(m);
+        },
+        15s);
+    EXPECT_TRUE(shown) << "replicas with " << keys << " keys, all up";
+    return shown ? replicas : std::vector<std::string>{};
+  }
+  // The first scrape with an imminent empty-primary factor (empty if none within `wait`),
+  // checked to come before the loss: no wipe yet, a replica still holding `keys`.
+  std::vector<Sample> WarnedBeforeTheWipe(const std::vector<std::string>& replicas, double keys,
+                                          std::chrono::seconds wait) {
+    std::vector<Sample> warned;
+    EXPECT_TRUE(exporter_->WaitForMetrics(
+        [&](auto& m) {
+          bool imminent = EmptyFactor(m, "primary_restarted_with_fewer_keys") == 1 ||
+                          EmptyFactor(m, "replica_syncing_from_empty_primary") == 1;
+          if (imminent) warned = m;
+          return imminent;
+        },
+        wait));
+    if (warned.empty()) return warned;
+    EXPECT_EQ(EmptyFactor(warned, "replica_wiped"), 0) << "warned only after the loss";
+    bool replica_still_full = false;
+    for (const auto& r : replicas) {
+      if (Is(Value(warned, "redis_ha_node_keys", {{"node", r}}), keys)) replica_still_full = true;
+    }
+    EXPECT_TRUE(replica_still_full) << "the warning must come before the replicas are emptied";
+    return warned;
+  }
   std::unique_ptr<lab::Lab> lab_;
   std::unique_ptr<ExporterProcess> exporter_;
 };
@@ -151,16 +188,8 @@ TEST_F(RiskTest, EmptyPrimaryIsCaughtBeforeTheReplicasAreWipedAndTheWipeAfter) {
   ASSERT_TRUE(lab_->WaitForReplicasInSync("mymaster").ok());
   StartExporter();
   const std::string p = lab_->primary().address();
-  std::vector<std::string> replicas;
-  for (auto* r : lab_->replicas()) replicas.push_back(r->address());
-  ASSERT_TRUE(exporter_->WaitForMetrics(
-      [&](auto& m) {
-        for (const auto& r : replicas) {
-          if (!Is(Value(m, "redis_ha_node_keys", {{"node", r}}), 2000)) return false;
-        }
-        return AllNodesUp(m);
-      },
-      15s));
+  const std::vector<std::string> replicas = ReplicasHolding(2000);
+  ASSERT_FALSE(replicas.empty());
 
   // Crash the primary and bring it back empty, well within down-after (5 s): Sentinel
   // does not fail over.
@@ -168,22 +197,9 @@ TEST_F(RiskTest, EmptyPrimaryIsCaughtBeforeTheReplicasAreWipedAndTheWipeAfter) {
   ASSERT_TRUE(lab_->primary().Start().ok());
 
   // The imminent factors while the replicas still hold their data.
-  std::vector<Sample> warned;
-  ASSERT_TRUE(exporter_->WaitForMetrics(
-      [&](auto& m) {
-        bool imminent = EmptyFactor(m, "primary_restarted_with_fewer_keys") == 1 ||
-                        EmptyFactor(m, "replica_syncing_from_empty_primary") == 1;
-        if (imminent) warned = m;
-        return imminent;
-      },
-      10s));
+  const std::vector<Sample> warned = WarnedBeforeTheWipe(replicas, 2000, 10s);
+  ASSERT_FALSE(warned.empty());
   EXPECT_GE(*Value(warned, "redis_ha_empty_primary_risk", {{"group", "mymaster"}}), 2);
-  EXPECT_EQ(EmptyFactor(warned, "replica_wiped"), 0) << "warned only after the loss";
-  bool replica_still_full = false;
-  for (const auto& r : replicas) {
-    if (Is(Value(warned, "redis_ha_node_keys", {{"node", r}}), 2000)) replica_still_full = true;
-  }
-  EXPECT_TRUE(replica_still_full) << "the warning must come before the replicas are emptied";
   EXPECT_TRUE(Is(Value(warned, "redis_ha_node_restarts_total", {{"node", p}}), 1));
 
   // Then the replicas full-sync from the empty primary and the loss is reported.
@@ -216,40 +232,19 @@ TEST_F(RiskTest, APrimaryThatHangsUpIsPolledAgainAtOnceAndCaughtRestartedEmpty) 
   ASSERT_TRUE(lab_->WaitForReplicasInSync("mymaster").ok());
   StartExporter({}, "60s");
   const std::string p = lab_->primary().address();
-  std::vector<std::string> replicas;
-  for (auto* r : lab_->replicas()) replicas.push_back(r->address());
-  ASSERT_TRUE(exporter_->WaitForMetrics(
-      [&](auto& m) {
-        for (const auto& r : replicas) {
-          if (!Is(Value(m, "redis_ha_node_keys", {{"node", r}}), 2000)) return false;
-        }
-        return AllNodesUp(m);
-      },
-      15s));
+  const std::vector<std::string> replicas = ReplicasHolding(2000);
+  ASSERT_FALSE(replicas.empty());
   EXPECT_TRUE(Is(Value(exporter_->Scrape(), "redis_ha_exporter_connections_lost_total"), 0));
 
   lab_->primary().Kill();
   ASSERT_TRUE(lab_->primary().Start().ok());
 
-  std::vector<Sample> warned;
-  ASSERT_TRUE(exporter_->WaitForMetrics(
-      [&](auto& m) {
-        bool imminent = EmptyFactor(m, "primary_restarted_with_fewer_keys") == 1 ||
-                        EmptyFactor(m, "replica_syncing_from_empty_primary") == 1;
-        if (imminent) warned = m;
-        return imminent;
-      },
-      20s));
+  const std::vector<Sample> warned = WarnedBeforeTheWipe(replicas, 2000, 20s);
+  ASSERT_FALSE(warned.empty());
   EXPECT_GE(*Value(warned, "redis_ha_exporter_connections_lost_total"), 1);
   EXPECT_GE(*Value(warned, "redis_ha_exporter_event_polls_total"), 1);
   EXPECT_TRUE(Is(Value(warned, "redis_ha_node_restarts_total", {{"node", p}}), 1));
   EXPECT_TRUE(Is(Value(warned, "redis_ha_node_keys", {{"node", p}}), 0));
-  EXPECT_EQ(EmptyFactor(warned, "replica_wiped"), 0) << "warned only after the loss";
-  bool replica_still_full = false;
-  for (const auto& r : replicas) {
-    if (Is(Value(warned, "redis_ha_node_keys", {{"node", r}}), 2000)) replica_still_full = true;
-  }
-  EXPECT_TRUE(replica_still_full) << "the warning must come before the replicas are emptied";
   auto gate = exporter_->Get("/gate?group=mymaster&action=failover");
   EXPECT_EQ(gate.status, 503);
   EXPECT_NE(gate.body.find("empty_primary_risk"), std::string::npos) << gate.body;
