@@ -650,26 +650,30 @@ void ExporterFamilies(const model::Snapshot& s, Sink& out) {
   for (const auto& [key, count] : s.stats.poll_errors) {
     Set(errors, {{"kind", key.first}, {"reason", key.second}}, static_cast<double>(count));
   }
-  auto& cycles = out.Counter("redis_ha_exporter_poll_cycles_total", "Poll cycles completed");
-  Set(cycles, {}, static_cast<double>(s.stats.cycles));
-  auto& overruns = out.Counter("redis_ha_exporter_poll_overruns_total",
-                               "Poll cycles that took longer than the poll interval");
-  Set(overruns, {}, static_cast<double>(s.stats.overruns));
-  auto& event_polls = out.Counter("redis_ha_exporter_event_polls_total",
-                                  "Polls of single groups prompted by Sentinel events "
-                                  "(+sdown, +switch-master, ...), between or during poll cycles");
-  Set(event_polls, {}, static_cast<double>(s.stats.event_polls));
-  auto& applied = out.Counter("redis_ha_exporter_events_applied_total",
-                              "Snapshots of a group renewed from a Sentinel event's payload "
-                              "alone (+switch-master, +/-sdown and +/-odown of the primary, "
-                              "+try-failover and its end, +reset-master), before a poll could show "
-                              "it");
-  Set(applied, {}, static_cast<double>(s.stats.events_applied));
-  auto& lost = out.Counter("redis_ha_exporter_connections_lost_total",
-                           "Connections a data node closed while idle or right behind an "
-                           "answer (it exited, crashed or was restarted); the first in a poll "
-                           "interval gets its group polled at once");
-  Set(lost, {}, static_cast<double>(s.stats.connections_lost));
+  // The exporter's own unlabelled counters.
+  const struct {
+    const char* name;
+    const char* help;
+    uint64_t value;
+  } counters[] = {
+      {"redis_ha_exporter_poll_cycles_total", "Poll cycles completed", s.stats.cycles},
+      {"redis_ha_exporter_poll_overruns_total",
+       "Poll cycles that took longer than the poll interval", s.stats.overruns},
+      {"redis_ha_exporter_event_polls_total",
+       "Polls of single groups prompted by Sentinel events (+sdown, +switch-master, ...), "
+       "between or during poll cycles",
+       s.stats.event_polls},
+      {"redis_ha_exporter_events_applied_total",
+       "Snapshots of a group renewed from a Sentinel event's payload alone (+switch-master, "
+       "+/-sdown and +/-odown of the primary, +try-failover and its end, +reset-master), before "
+       "a poll could show it",
+       s.stats.events_applied},
+      {"redis_ha_exporter_connections_lost_total",
+       "Connections a data node closed while idle or right behind an answer (it exited, "
+       "crashed or was restarted); the first in a poll interval gets its group polled at once",
+       s.stats.connections_lost},
+  };
+  for (const auto& c : counters) Set(out.Counter(c.name, c.help), {}, static_cast<double>(c.value));
   auto& last = out.Gauge("redis_ha_exporter_last_poll_timestamp_seconds",
                          "When the group was last observed by a successful Sentinel poll");
   for (const auto& [name, g] : s.groups) {
