@@ -55,9 +55,21 @@ struct Poller::CycleState {
   std::map<std::string, PolledNode> nodes;
 };
 
+// What a Sentinel said so far in answer to a full plan. Nothing of it reaches the cycle
+// until the whole answer is in (Handle): an answer cut short counts as none, as when its
+// replies were kept until the end.
+struct Poller::SentinelAnswer {
+  size_t replies = 0;  // read so far
+  model::SentinelState state;
+  Status status = Status::Ok();  // INFO's and MASTERS'; the first failure
+  std::map<std::string, model::SentinelView> views;
+  std::vector<std::string> detailed;  // groups whose three tables were read
+};
+
 struct Poller::ActiveCycle {
   CycleState cs;
   std::vector<Plan> plans;  // the current round's
+  std::vector<std::unique_ptr<SentinelAnswer>> answers;  // by plan; full Sentinel plans only
   int round = 0;
   size_t remaining = 0;  // requests of the round not answered yet
   SteadyClock::time_point start;
@@ -559,23 +571,78 @@ bool Poller::SubmitCycleRound() {
     }
   }
   ac.plans = std::move(plans);
+  ac.answers.clear();
+  ac.answers.resize(ac.plans.size());
   ac.remaining = requests.size();
   if (requests.empty()) return false;
   // Each response is handled as soon as it arrives; the plans of one round are independent
-  // of each other, so their order does not matter.
+  // of each other, so their order does not matter. A Sentinel's tables for every group are
+  // read reply by reply as they come (parsed while still in the cache, never all held).
   const auto deadline = SteadyClock::now() + config_.poll_timeout;
   for (size_t i = 0; i < requests.size(); ++i) {
-    pool_.Submit(std::move(requests[i]), deadline, [this, i](redis::Response&& resp) {
-      ActiveCycle& c = *active_cycle_;
-      Handle(c.plans[i], std::move(resp), c.cs, nullptr);
-      if (--c.remaining == 0) pool_.Interrupt();
-    });
+    redis::ConnectionPool::ReplyHandler on_reply;
+    if (ac.plans[i].kind == Plan::kSentinel) {
+      ac.answers[i] = std::make_unique<SentinelAnswer>();
+      on_reply = [this, i](size_t index, redis::Reply& reply) {
+        ActiveCycle& c = *active_cycle_;
+        ReadSentinelReply(c.plans[i], index, reply, *c.answers[i]);
+      };
+    }
+    pool_.Submit(
+        std::move(requests[i]), deadline,
+        [this, i](redis::Response&& resp) {
+          ActiveCycle& c = *active_cycle_;
+          Handle(c.plans[i], std::move(resp), c.cs, nullptr, c.answers[i].get());
+          c.answers[i].reset();
+          if (--c.remaining == 0) pool_.Interrupt();
+        },
+        std::move(on_reply));
   }
   return true;
 }
 
+void Poller::ReadSentinelReply(const Plan& p, size_t index, const redis::Reply& reply,
+                               SentinelAnswer& a) {
+  a.replies = index + 1;
+  if (index == 0) {
+    a.status = ObserveSentinelInfo(reply, a.state);
+    return;
+  }
+  if (!a.status) return;  // the Sentinel counts as down: the rest is not read
+  if (index == 1) {
+    auto v = ObserveMasters(reply, p.address, config_);
+    if (v) {
+      a.views = std::move(*v);
+    } else {
+      a.status = v.error();
+    }
+    return;
+  }
+  const size_t g = (index - 2) / 3;
+  if (g >= p.groups.size()) return;
+  auto it = a.views.find(p.groups[g]);
+  if (it == a.views.end()) return;
+  model::SentinelView& v = it->second;
+  switch ((index - 2) % 3) {
+    case 0:
+      ObserveCkquorum(reply, v);
+      break;
+    case 1:
+      if (Status s = ObserveReplicas(reply, config_, v); !s) {
+        log::Debug("bad SENTINEL REPLICAS", {{"sentinel", p.address}, {"err", s.error().message}});
+      }
+      break;
+    default:
+      if (Status s = ObservePeers(reply, config_, v); !s) {
+        log::Debug("bad SENTINEL SENTINELS", {{"sentinel", p.address}, {"err", s.error().message}});
+      }
+      a.detailed.push_back(p.groups[g]);
+      break;
+  }
+}
+
 void Poller::Handle(const Plan& p, redis::Response&& resp, CycleState& cs,
-                    const model::Snapshot* previous) {
+                    const model::Snapshot* previous, SentinelAnswer* answer) {
   if (p.kind == Plan::kNode) {
     const uint64_t refresh_cycles = ConfigRefreshCycles();
     model::NodeState n;
@@ -644,21 +711,22 @@ void Poller::Handle(const Plan& p, redis::Response&& resp, CycleState& cs,
     return;
   }
   if (p.kind == Plan::kSentinel) {
-    model::SentinelState st;
+    // Replies not read as they came (an event poll's) are read now, the same way.
+    SentinelAnswer kept;
+    SentinelAnswer& a = answer != nullptr ? *answer : kept;
+    if (resp.status) {
+      for (size_t i = 0; i < resp.replies.size(); ++i) {
+        ReadSentinelReply(p, a.replies, resp.replies[i], a);
+      }
+    }
+    model::SentinelState st = std::move(a.state);
     st.address = p.address;
     st.seed = rec.seed;
     st.round_trip = resp.round_trip;
     Status s = resp.status;
-    std::map<std::string, model::SentinelView> views;
-    if (s) s = ObserveSentinelInfo(resp.replies[0], st);
-    if (s) {
-      auto v = ObserveMasters(resp.replies[1], p.address, config_);
-      if (v) {
-        views = std::move(*v);
-      } else {
-        s = v.error();
-      }
-    }
+    if (s && a.replies < 2) s = MakeError(ErrorKind::kReply, "no SENTINEL MASTERS reply");
+    if (s) s = a.status;
+    std::map<std::string, model::SentinelView> views = std::move(a.views);
     if (!s) {
       st.up = false;
       st.groups = rec.groups;
@@ -677,7 +745,9 @@ void Poller::Handle(const Plan& p, redis::Response&& resp, CycleState& cs,
     st.groups = rec.groups;
     cs.sentinels[p.address] = std::move(st);
     cs.views[p.address] = std::move(views);
-    next = 2;
+    auto& done = cs.details_done[p.address];
+    done.insert(a.detailed.begin(), a.detailed.end());
+    return;
   }
   if (!resp.status) return;  // details round failed: the views keep their MASTERS data
   auto& views = cs.views[p.address];

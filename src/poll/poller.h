@@ -180,9 +180,16 @@ class Poller {
   void OnConnectionLost(const redis::Endpoint& endpoint);
   // An event poll's answer (or failure) from a node being watched after it hung up.
   void Rewatch(const std::string& address, const Status& status);
-  // One response of a cycle (`previous` null) or event poll, into `cs`.
+  // A Sentinel's answer to a full plan (INFO, MASTERS, then each group's tables), read
+  // reply by reply as it comes in (see ConnectionPool::ReplyHandler).
+  struct SentinelAnswer;
+  // Takes reply `index` of a full Sentinel plan `p` into `answer`.
+  void ReadSentinelReply(const Plan& p, size_t index, const redis::Reply& reply,
+                         SentinelAnswer& answer);
+  // One response of a cycle (`previous` null) or event poll, into `cs`. A full Sentinel
+  // plan whose replies were read as they came has them in `answer`.
   void Handle(const Plan& p, redis::Response&& resp, CycleState& cs,
-              const model::Snapshot* previous);
+              const model::Snapshot* previous, SentinelAnswer* answer = nullptr);
   // An event poll's SENTINEL MASTER/CKQUORUM/REPLICAS/SENTINELS replies for `groups`.
   void ObserveSentinelGroups(const std::string& address, const std::vector<std::string>& groups,
                              const SentinelRecord& rec, const redis::Response& resp,

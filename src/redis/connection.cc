@@ -85,9 +85,14 @@ bool IsAuthError(const Reply& reply) {
 
 namespace {
 
-// A node may be a recycled one (Connection::Recycle) holding an earlier reply's values:
-// every Create* sets all of its fields, keeping the capacity of its string and array.
-Reply* NewNode(const redisReadTask* task) {
+// A node may be a recycled one (Connection::Recycle, or a reply the sink had) holding an
+// earlier reply's values: every Create* sets all of its fields, keeping the capacity of its
+// string and array. A root takes the first of the next few spares of its own shape (an
+// array of `elements`, or a string), else one of its kind; an array never takes a string's
+// spare nor a string an array's (that would free or build a whole tree of nodes), so an
+// answer whose replies change shape (a Sentinel's MASTERS, then each group's CKQUORUM,
+// REPLICAS, SENTINELS) still decodes each into a tree like its own.
+Reply* NewNode(const redisReadTask* task, bool array, size_t elements) {
   if (task->parent != nullptr) {
     auto* parent = static_cast<Reply*>(task->parent->obj);
     return &parent->elements[static_cast<size_t>(task->idx)];
@@ -95,15 +100,29 @@ Reply* NewNode(const redisReadTask* task) {
   // The root: owned by the reader until GetReply hands it over.
   auto* budget = static_cast<ReaderBudget*>(task->privdata);
   if (budget != nullptr && budget->spare != nullptr && !budget->spare->empty()) {
-    auto* r = new Reply(std::move(budget->spare->front()));
-    budget->spare->pop_front();
-    return r;
+    std::deque<Reply>& spare = *budget->spare;
+    const size_t look = std::min(spare.size(), Connection::kSinkSpares + 1);
+    size_t pick = look;
+    for (size_t i = 0; i < look; ++i) {
+      const Reply& s = spare[i];
+      if (s.is_array() != array) continue;
+      if (!array || s.elements.size() == elements) {
+        pick = i;
+        break;
+      }
+      if (pick == look) pick = i;  // of its kind: the first, unless one of its shape follows
+    }
+    if (pick < look) {
+      auto* r = new Reply(std::move(spare[pick]));
+      spare.erase(spare.begin() + static_cast<std::ptrdiff_t>(pick));
+      return r;
+    }
   }
   return new Reply();
 }
 
 void* CreateString(const redisReadTask* task, char* str, size_t len) {
-  Reply* r = NewNode(task);
+  Reply* r = NewNode(task, /*array=*/false, 0);
   switch (task->type) {
     case REDIS_REPLY_ERROR: r->type = ReplyType::kError; break;
     case REDIS_REPLY_STATUS: r->type = ReplyType::kStatus; break;
@@ -133,7 +152,7 @@ void* CreateArray(const redisReadTask* task, int elements) {
     }
     budget->elements = total;
   }
-  Reply* r = NewNode(task);
+  Reply* r = NewNode(task, /*array=*/true, static_cast<size_t>(elements));
   r->type = ReplyType::kArray;
   r->str.clear();
   r->integer = 0;
@@ -142,7 +161,7 @@ void* CreateArray(const redisReadTask* task, int elements) {
 }
 
 void* CreateInteger(const redisReadTask* task, long long value) {
-  Reply* r = NewNode(task);
+  Reply* r = NewNode(task, /*array=*/false, 0);
   r->type = ReplyType::kInteger;
   r->str.clear();
   r->integer = value;
@@ -151,7 +170,7 @@ void* CreateInteger(const redisReadTask* task, long long value) {
 }
 
 void* CreateNil(const redisReadTask* task) {
-  Reply* r = NewNode(task);
+  Reply* r = NewNode(task, /*array=*/false, 0);
   r->type = ReplyType::kNil;
   r->str.clear();
   r->integer = 0;
@@ -194,6 +213,7 @@ void Connection::Close() {
   out_pos_ = 0;
   replies_.clear();
   awaited_ = 0;
+  sunk_ = 0;
   awaiting_auth_reply_ = false;
   eof_ = false;
   bytes_in_partial_reply_ = 0;
@@ -518,6 +538,25 @@ Status Connection::FeedReader(const char* data, size_t n) {
       }
       continue;
     }
+    if (sink_ && !accept_pushes_) {
+      if (awaited_ == 0) {
+        return Fail(ErrorKind::kProtocol,
+                    "a reply from " + endpoint_.ToString() + " that no command asked for");
+      }
+      --awaited_;
+      ++sunk_;
+      sink_(*reply);
+      spare_.push_back(std::move(*reply));
+      if (spare_.size() > kSinkSpares) {
+        // The oldest small one goes: a large tree (a Sentinel's SENTINEL MASTERS, once
+        // per answer) stays for the next answer's.
+        auto old = std::find_if(spare_.begin(), spare_.end(), [](const Reply& r) {
+          return r.elements.size() <= kSinkLargeReply;
+        });
+        spare_.erase(old != spare_.end() ? old : spare_.begin());
+      }
+      continue;
+    }
     replies_.push_back(std::move(*reply));
     if (accept_pushes_ ? replies_.size() > kMaxUnreadPushes : replies_.size() > awaited_) {
       return Fail(ErrorKind::kProtocol,
@@ -552,7 +591,10 @@ void Connection::ReleaseReadBuffer() {
   if (!NewReader()) Close();  // out of memory: the next request reconnects
 }
 
+void Connection::SetReplySink(ReplySink sink) { sink_ = std::move(sink); }
+
 void Connection::Recycle(std::vector<Reply>&& replies) {
+  if (replies.empty()) return;
   // Spares the last response did not use are of another shape (a cycle that also asked
   // CONFIG GET leaves four): kept, each would in turn take a whole INFO reply and keep it.
   spare_.clear();

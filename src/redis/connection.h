@@ -27,9 +27,11 @@
 #include <chrono>
 #include <cstddef>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "redis/reply.h"
@@ -140,11 +142,31 @@ class Connection {
   // Replies decoded so far, in command order (the AUTH reply is not among them).
   bool HasReply() const { return !replies_.empty(); }
   Reply PopReply();
-  size_t PendingReplies() const { return replies_.size(); }
+  // Kept replies plus those handed to the sink since TakeSunk().
+  size_t PendingReplies() const { return replies_.size() + sunk_; }
+
+  // While set, each reply (but AUTH's and a subscription's messages) goes to `sink` as
+  // soon as it is decoded instead of being kept for PopReply, and its memory then decodes
+  // the next reply, still in the cache. A large answer (a Sentinel's tables for every
+  // group, ~36 000 nodes at 100 groups) is then never held whole, and what reads it reads
+  // each reply while it is fresh. The sink must not call back into this connection. It
+  // stays set across Close(); the owner clears it.
+  // The last kSinkSpares replies given to the sink are kept as spares, and the next
+  // replies decode into those of their own shape (see NewNode). An answer that repeats a
+  // few shapes (a Sentinel's CKQUORUM, REPLICAS and SENTINELS for each group) then
+  // allocates nothing; a large reply (more than kSinkLargeReply elements: SENTINEL MASTERS)
+  // keeps its tree for the next answer's.
+  using ReplySink = std::function<void(Reply& reply)>;
+  void SetReplySink(ReplySink sink);
+  static constexpr size_t kSinkSpares = 7;
+  static constexpr size_t kSinkLargeReply = 8;
+  // How many replies went to the sink since the last call (or Close()); resets the count.
+  size_t TakeSunk() { return std::exchange(sunk_, size_t{0}); }
   // Hands spent replies back. The next replies are decoded into their memory (strings and
   // arrays keep their capacity), so a server that answers the same commands every cycle
   // costs no allocation to decode. Only the latest replies handed back are kept (spares
   // left unused from before are freed), at most kMaxSpareReplies; Close() keeps them.
+  // An empty `replies` keeps the spares there are (a response read through the sink).
   void Recycle(std::vector<Reply>&& replies);
   // Frees the reading buffer if nothing is in it (it keeps the size of the largest read
   // reply otherwise: ~10 KB per data node, 3 MB over 300 of them between two cycles).
@@ -218,6 +240,8 @@ class Connection {
   std::deque<Reply> spare_;  // see Recycle()
   bool awaiting_auth_reply_ = false;
   size_t awaited_ = 0;         // replies of queued commands not yet taken
+  ReplySink sink_;             // see SetReplySink
+  size_t sunk_ = 0;            // replies given to sink_ since TakeSunk()
   bool accept_pushes_ = false;  // a subscription (see AcceptPushes)
   bool eof_ = false;
   size_t bytes_in_partial_reply_ = 0;

@@ -48,6 +48,9 @@ ConnectionPool::~ConnectionPool() = default;
 struct ConnectionPool::Job {
   Request request;
   Handler on_done;
+  ReplyHandler on_reply;     // see Submit
+  size_t streamed = 0;       // replies handed to on_reply
+  std::string auth_error;    // the first of them that was an authentication error
   std::multimap<Clock::time_point, Job*>::iterator deadline_entry;
   std::chrono::milliseconds budget{0};  // its deadline, from when it was submitted
   Clock::time_point sent_at{};
@@ -60,11 +63,13 @@ struct ConnectionPool::Job {
   Response response;
 };
 
-void ConnectionPool::Submit(Request request, Clock::time_point deadline, Handler on_done) {
+void ConnectionPool::Submit(Request request, Clock::time_point deadline, Handler on_done,
+                            ReplyHandler on_reply) {
   auto job = std::make_unique<Job>();
   job->budget = std::chrono::ceil<std::chrono::milliseconds>(
       std::max(Clock::duration::zero(), deadline - Clock::now()));
   job->on_done = std::move(on_done);
+  job->on_reply = std::move(on_reply);
   job->request = std::move(request);
   ++in_flight_;
   if (!epoll_) {
@@ -116,6 +121,18 @@ void ConnectionPool::Start(Connection* c) {
     return;
   }
   QueueAll(*c, j.request);
+  if (j.on_reply) {
+    // The job stays where it is until Finish, which clears the sink.
+    Job* job = &j;
+    c->SetReplySink([job](Reply& reply) {
+      if (job->auth_error.empty() && IsAuthError(reply)) {
+        job->auth_error = job->request.endpoint.ToString() + ": " + reply.str.substr(0, 120);
+      }
+      job->on_reply(job->streamed++, reply);
+    });
+  } else {
+    c->SetReplySink(nullptr);
+  }
   j.started = true;
   j.sent_at = Clock::now();
   // A reused connection the server closed while idle (restart, idle timeout) fails before
@@ -175,9 +192,11 @@ void ConnectionPool::Finish(Connection* c, Status s) {
   const bool more = !qit->second.empty();
   if (!more) queues_.erase(qit);
   deadlines_.erase(j->deadline_entry);
+  c->SetReplySink(nullptr);
+  c->TakeSunk();
   Response& r = j->response;
   if (s) {
-    r.replies.reserve(j->request.command_count());
+    if (!j->on_reply) r.replies.reserve(j->request.command_count());
     while (c->HasReply()) r.replies.push_back(c->PopReply());
     if (c->eof()) {
       c->Close();
@@ -187,7 +206,9 @@ void ConnectionPool::Finish(Connection* c, Status s) {
       if (!r.reconnected) hung_up_.push_back(c->endpoint());
     }
     r.round_trip = Clock::now() - j->sent_at;
-    if (std::any_of(r.replies.begin(), r.replies.end(), IsAuthError)) {
+    if (!j->auth_error.empty()) {
+      r.status = MakeError(ErrorKind::kAuth, j->auth_error);
+    } else if (std::any_of(r.replies.begin(), r.replies.end(), IsAuthError)) {
       const auto& bad = *std::find_if(r.replies.begin(), r.replies.end(), IsAuthError);
       r.status = MakeError(ErrorKind::kAuth,
                            j->request.endpoint.ToString() + ": " + bad.str.substr(0, 120));

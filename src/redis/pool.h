@@ -15,6 +15,9 @@
 //   handler exactly once, as soon as it is answered, failed or timed out. Handlers may
 //   Submit more requests. `Execute()` is a whole batch: submit, run, return when every
 //   request of the batch has had its call.
+// - A request may also give a reply handler: its replies then go to it one by one as they
+//   are decoded (a large answer is never held whole), and its response has none. The
+//   response's status still decides: an answer cut short fails as a whole.
 // - Connections a caller no longer needs are dropped with `Retain()`.
 // - A server that closes an idle connection (it exited, was killed or restarted, or dropped
 //   the client), or closes it right behind a complete answer, is noticed at once, also
@@ -84,8 +87,17 @@ class ConnectionPool {
   // Called once per request, from Run(), when it is answered, has failed or has timed out.
   using Handler = std::function<void(Response&& response)>;
 
+  // Called from Run() with each reply of a request as soon as it is decoded, in command
+  // order (`index` counts from 0), before `on_done`; such replies are not in the response.
+  // The reply's memory is reused right after: take what is needed from it, and do not call
+  // into the pool. `on_done` still decides: a response that fails after some replies were
+  // handed over fails as a whole (what was taken from them is to be dropped).
+  using ReplyHandler = std::function<void(size_t index, Reply& reply)>;
+
   // Queues `request` (see the contract above); `on_done` is never called from Submit itself.
-  void Submit(Request request, Clock::time_point deadline, Handler on_done);
+  // With `on_reply`, the replies go to it one by one instead of into the response.
+  void Submit(Request request, Clock::time_point deadline, Handler on_done,
+              ReplyHandler on_reply = nullptr);
 
   // Does the I/O of the requests in flight and calls their handlers until every one of them
   // has been handed over, `until` has passed, `wake` (when given) has been notified (it is

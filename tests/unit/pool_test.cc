@@ -55,6 +55,137 @@ TEST(PoolTest, PipelinesCommandsAndReusesTheConnection) {
   EXPECT_EQ(server.connections(), 1);
 }
 
+// A request with a reply handler gets each reply as it is decoded, in order, and an
+// empty response; the next request on the same connection, without one, gets its replies
+// in the response again.
+TEST(PoolTest, RepliesGoToTheReplyHandlerOneByOne) {
+  FakeServer server([](int fd, const std::atomic<bool>& stop) {
+    FakeServer::ReadCommands(fd, 4, stop);
+    FakeServer::SendAll(fd, "+a\r\n*2\r\n$1\r\nx\r\n$1\r\ny\r\n:5\r\n*2\r\n$1\r\nz\r\n:6\r\n");
+    FakeServer::ReadCommands(fd, 1, stop);
+    FakeServer::SendAll(fd, "+PONG\r\n");
+    FakeServer::WaitForStop(stop);
+  });
+  ConnectionPool pool;
+  std::vector<std::string> seen;
+  bool done = false;
+  Response first;
+  pool.Submit(
+      Req(server, {{"A"}, {"B"}, {"C"}, {"D"}}), std::chrono::steady_clock::now() + 10s,
+      [&](Response&& r) {
+        first = std::move(r);
+        done = true;
+      },
+      [&](size_t index, Reply& reply) {
+        seen.push_back(std::to_string(index) + " " + DebugString(reply));
+      });
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (!done && std::chrono::steady_clock::now() < deadline) {
+    pool.Run(std::chrono::steady_clock::now() + 100ms, {});
+  }
+  ASSERT_TRUE(done);
+  ASSERT_TRUE(first.status.ok()) << first.status.error().message;
+  EXPECT_TRUE(first.replies.empty());
+  ASSERT_EQ(seen.size(), 4u);
+  EXPECT_EQ(seen[0].substr(0, 2), "0 ");
+  EXPECT_NE(seen[0].find("a"), std::string::npos) << seen[0];
+  EXPECT_NE(seen[1].find("x"), std::string::npos) << seen[1];
+  EXPECT_NE(seen[1].find("y"), std::string::npos) << seen[1];
+  EXPECT_NE(seen[2].find("5"), std::string::npos) << seen[2];
+  EXPECT_EQ(seen[3].substr(0, 2), "3 ");
+  EXPECT_NE(seen[3].find("z"), std::string::npos) << seen[3];
+
+  auto second = pool.Execute({Req(server, {{"PING"}})}, 1000ms);
+  ASSERT_TRUE(second[0].status.ok()) << second[0].status.error().message;
+  ASSERT_EQ(second[0].replies.size(), 1u);
+  EXPECT_EQ(second[0].replies[0].str, "PONG");
+  EXPECT_EQ(seen.size(), 4u);
+  EXPECT_EQ(server.connections(), 1);
+}
+
+// An answer cut short after some replies went to the handler fails as a whole; one that
+// carries an authentication error is an authentication failure, as without a handler.
+TEST(PoolTest, ARequestWithAReplyHandlerFailsAsAWhole) {
+  FakeServer cut([](int fd, const std::atomic<bool>& stop) {
+    FakeServer::ReadCommands(fd, 3, stop);
+    FakeServer::SendAll(fd, "+a\r\n+b\r\n");
+    // returning closes the connection before the third reply
+  });
+  FakeServer noauth(FakeServer::Answer(2, "-NOAUTH Authentication required.\r\n"
+                                          "-NOAUTH Authentication required.\r\n"));
+  ConnectionPool pool;
+  for (FakeServer* server : {&cut, &noauth}) {
+    const size_t count = server == &cut ? 3 : 2;
+    std::vector<std::vector<std::string>> cmds(count, std::vector<std::string>{"X"});
+    size_t handed = 0;
+    bool done = false;
+    Response r;
+    pool.Submit(
+        Req(*server, cmds), std::chrono::steady_clock::now() + 10s,
+        [&](Response&& resp) {
+          r = std::move(resp);
+          done = true;
+        },
+        [&](size_t, Reply&) { ++handed; });
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (!done && std::chrono::steady_clock::now() < deadline) {
+      pool.Run(std::chrono::steady_clock::now() + 100ms, {});
+    }
+    ASSERT_TRUE(done);
+    ASSERT_FALSE(r.status.ok());
+    if (server == &cut) {
+      EXPECT_EQ(handed, 2u);
+      EXPECT_EQ(r.status.error().kind, ErrorKind::kProtocol) << r.status.error().message;
+    } else {
+      EXPECT_EQ(handed, 2u);
+      EXPECT_EQ(r.status.error().kind, ErrorKind::kAuth) << r.status.error().message;
+    }
+  }
+}
+
+// Replies handed to a sink leave at most kSinkSpares spares behind, whatever the size of
+// the answer, and the same answer again (decoded into them) reads the same.
+TEST(PoolTest, ASinkKeepsAFewSpares) {
+  std::string answer = "*12\r\n";
+  for (int i = 0; i < 12; ++i) answer += "*2\r\n$4\r\nname\r\n$4\r\nbig" + std::to_string(i % 10) + "\r\n";
+  for (int g = 0; g < 50; ++g) {
+    answer += "+OK quorum\r\n*2\r\n*2\r\n$1\r\na\r\n$1\r\nb\r\n*2\r\n$1\r\nc\r\n$1\r\nd\r\n";
+    answer += "*1\r\n*4\r\n$1\r\ne\r\n$1\r\nf\r\n$1\r\ng\r\n$1\r\nh\r\n";
+  }
+  FakeServer server([&](int fd, const std::atomic<bool>& stop) {
+    for (int round = 0; round < 2 && !stop; ++round) {
+      FakeServer::ReadCommands(fd, 151, stop);
+      FakeServer::SendAll(fd, answer);
+    }
+    FakeServer::WaitForStop(stop);
+  });
+  Connection c(Endpoint{"127.0.0.1", server.port()}, {});
+  std::vector<std::string> shapes;
+  c.SetReplySink([&](Reply& r) {
+    shapes.push_back(r.is_array() ? std::to_string(r.elements.size()) : r.str);
+  });
+  ASSERT_TRUE(c.BeginConnect().ok());
+  for (int round = 0; round < 2; ++round) {
+    shapes.clear();
+    for (int k = 0; k < 151; ++k) c.Queue({"X"});
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (c.PendingReplies() < 151 && std::chrono::steady_clock::now() < deadline) {
+      pollfd p{c.fd(), c.Events(), 0};
+      if (::poll(&p, 1, 100) > 0) {
+        ASSERT_TRUE(c.HandleEvents(p.revents).ok());
+      }
+    }
+    ASSERT_EQ(c.TakeSunk(), 151u) << "round " << round;
+    EXPECT_FALSE(c.HasReply());
+    ASSERT_EQ(shapes.size(), 151u);
+    EXPECT_EQ(shapes[0], "12");
+    EXPECT_EQ(shapes[1], "OK quorum");
+    EXPECT_EQ(shapes[2], "2");
+    EXPECT_EQ(shapes[3], "1");
+    EXPECT_LE(c.spare_replies(), Connection::kSinkSpares) << "round " << round;
+  }
+}
+
 TEST(PoolTest, AnIdleConnectionClosedByTheServerIsReplacedOnce) {
   FakeServer server([](int fd, const std::atomic<bool>& stop) {
     FakeServer::ReadCommands(fd, 1, stop);
