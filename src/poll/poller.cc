@@ -719,7 +719,8 @@ void Poller::Handle(const Plan& p, redis::Response&& resp, CycleState& cs,
         ReadSentinelReply(p, a.replies, resp.replies[i], a);
       }
     }
-    model::SentinelState st = std::move(a.state);
+    // An answer cut short counts as none: not even what its INFO said.
+    model::SentinelState st = resp.status ? std::move(a.state) : model::SentinelState{};
     st.address = p.address;
     st.seed = rec.seed;
     st.round_trip = resp.round_trip;

@@ -110,7 +110,12 @@ Reply* NewNode(const redisReadTask* task, bool array, size_t elements) {
         pick = i;
         break;
       }
-      if (pick == look) pick = i;  // of its kind: the first, unless one of its shape follows
+      // Of its kind: the first, unless one of its shape follows. A small array never takes
+      // a large tree (kept for the next large reply: it would be cut down, then rebuilt).
+      if (pick == look && (s.elements.size() <= Connection::kSinkLargeReply ||
+                           elements > Connection::kSinkLargeReply)) {
+        pick = i;
+      }
     }
     if (pick < look) {
       auto* r = new Reply(std::move(spare[pick]));
@@ -593,8 +598,9 @@ void Connection::ReleaseReadBuffer() {
 
 void Connection::SetReplySink(ReplySink sink) { sink_ = std::move(sink); }
 
+void Connection::DropSpares() { spare_.clear(); }
+
 void Connection::Recycle(std::vector<Reply>&& replies) {
-  if (replies.empty()) return;
   // Spares the last response did not use are of another shape (a cycle that also asked
   // CONFIG GET leaves four): kept, each would in turn take a whole INFO reply and keep it.
   spare_.clear();

@@ -166,8 +166,9 @@ class Connection {
   // arrays keep their capacity), so a server that answers the same commands every cycle
   // costs no allocation to decode. Only the latest replies handed back are kept (spares
   // left unused from before are freed), at most kMaxSpareReplies; Close() keeps them.
-  // An empty `replies` keeps the spares there are (a response read through the sink).
   void Recycle(std::vector<Reply>&& replies);
+  // Frees the spares (those the sink kept, after an unusually large or failed answer).
+  void DropSpares();
   // Frees the reading buffer if nothing is in it (it keeps the size of the largest read
   // reply otherwise: ~10 KB per data node, 3 MB over 300 of them between two cycles).
   void ReleaseReadBuffer();

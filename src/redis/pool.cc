@@ -237,10 +237,16 @@ void ConnectionPool::Deliver(std::unique_ptr<Job> job) {
     auto it = connections_.find(job->request.endpoint);
     if (it != connections_.end() && it->second.get() == job->conn) from = job->conn;
   }
+  if (from != nullptr && !ok && job->on_reply) from->DropSpares();
   if (from != nullptr && ok) {
     // Whatever the handler left of the replies decodes the next ones (a server asked the
     // same every cycle then costs no allocation), unless they were unusually big.
-    if (job->received <= kRecycleBytes) from->Recycle(std::move(job->response.replies));
+    if (job->on_reply) {
+      // Its replies went to the handler one by one; the connection kept a few as spares.
+      if (job->received > kRecycleBytes) from->DropSpares();
+    } else if (job->received <= kRecycleBytes) {
+      from->Recycle(std::move(job->response.replies));
+    }
     from->ReleaseReadBuffer();
   }
   if (job->own) {

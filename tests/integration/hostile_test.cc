@@ -259,7 +259,12 @@ std::unique_ptr<RespServer> FakeSentinel(std::shared_ptr<std::vector<GroupSpec>>
 }
 
 // How a misbehaving seed Sentinel answers.
-enum class SentinelBehaviour { kGarbage, kMastersWrongType, kDataNode, kReset, kHugeMasters, kStall };
+// kStallInTables: INFO whole, then the start of SENTINEL MASTERS and nothing more. Its
+// answer is read reply by reply (INFO before the rest comes); cut short, it must count as
+// none: down (timeout), and nothing of its INFO shown.
+enum class SentinelBehaviour {
+  kGarbage, kMastersWrongType, kDataNode, kReset, kHugeMasters, kStall, kStallInTables
+};
 
 std::unique_ptr<RespServer> HostileSentinel(SentinelBehaviour b) {
   auto port = std::make_shared<int>(0);
@@ -296,6 +301,9 @@ std::unique_ptr<RespServer> HostileSentinel(SentinelBehaviour b) {
     if (cmd[0] == "SENTINEL" && cmd.size() >= 2 && cmd[1] == "MASTERS") {
       if (b == SentinelBehaviour::kMastersWrongType) {
         c.Send(resp::Bulk("masters? what masters"));
+      } else if (b == SentinelBehaviour::kStallInTables) {
+        c.Send("*1\r\n*2\r\n$4\r\nname\r\n");
+        c.Hold();
       } else if (b == SentinelBehaviour::kHugeMasters) {
         const size_t size = 200u << 20;
         Stream(c, "*1\r\n*2\r\n$4\r\nname\r\n$" + std::to_string(size) + "\r\n", size);
@@ -318,6 +326,7 @@ const char* Name(SentinelBehaviour b) {
     case SentinelBehaviour::kReset: return "reset";
     case SentinelBehaviour::kHugeMasters: return "huge-masters";
     case SentinelBehaviour::kStall: return "stall";
+    case SentinelBehaviour::kStallInTables: return "stall-in-tables";
   }
   return "?";
 }
@@ -403,7 +412,8 @@ class HostileTest : public ::testing::Test {
     for (SentinelBehaviour b :
          {SentinelBehaviour::kGarbage, SentinelBehaviour::kMastersWrongType,
           SentinelBehaviour::kDataNode, SentinelBehaviour::kReset,
-          SentinelBehaviour::kHugeMasters, SentinelBehaviour::kStall}) {
+          SentinelBehaviour::kHugeMasters, SentinelBehaviour::kStall,
+          SentinelBehaviour::kStallInTables}) {
       sentinels_[b] = HostileSentinel(b).release();
       args.push_back("--sentinel");
       args.push_back(sentinels_[b]->address());
@@ -485,6 +495,7 @@ TEST_F(HostileTest, EveryHostileTargetIsDownWithTheRightReason) {
       {SentinelBehaviour::kGarbage, "protocol"},     {SentinelBehaviour::kMastersWrongType, "reply"},
       {SentinelBehaviour::kDataNode, "reply"},       {SentinelBehaviour::kReset, "protocol"},
       {SentinelBehaviour::kHugeMasters, "protocol"}, {SentinelBehaviour::kStall, "timeout"},
+      {SentinelBehaviour::kStallInTables, "timeout"},
   };
   // On a machine loaded far beyond `make test` (a sanitized build beside busy loops), a
   // 200 MB reply can arrive too slowly to cross the 1 MiB limit within the 400 ms timeout
@@ -535,6 +546,11 @@ TEST_F(HostileTest, EveryHostileTargetIsDownWithTheRightReason) {
   }
   // The scripted Sentinel lists itself as its own peer: still one Sentinel.
   auto m = exporter_->Scrape();
+  // An answer cut short after its INFO counts as none: its version is not shown.
+  const auto cut_info = Select(m, "redis_ha_sentinel_info",
+                               {{"sentinel", sentinels_[SentinelBehaviour::kStallInTables]->address()}});
+  ASSERT_EQ(cut_info.size(), 1u);
+  EXPECT_EQ(cut_info[0].labels.at("version"), "");
   EXPECT_EQ(Select(m, "redis_ha_sentinel_up", {{"sentinel", sentinel_->address()}}).size(), 1u);
 
   // The error counters moved for each reason.
