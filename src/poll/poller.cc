@@ -711,7 +711,7 @@ void Poller::Handle(const Plan& p, redis::Response&& resp, CycleState& cs,
     return;
   }
   if (p.kind == Plan::kSentinel) {
-    // Replies not read as they came (an event poll's) are read now, the same way.
+    // Replies not read as they came (a request without a reply handler) are read now.
     SentinelAnswer kept;
     SentinelAnswer& a = answer != nullptr ? *answer : kept;
     if (resp.status) {

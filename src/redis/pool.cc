@@ -48,9 +48,9 @@ ConnectionPool::~ConnectionPool() = default;
 struct ConnectionPool::Job {
   Request request;
   Handler on_done;
-  ReplyHandler on_reply;     // see Submit
-  size_t streamed = 0;       // replies handed to on_reply
-  std::string auth_error;    // the first of them that was an authentication error
+  ReplyHandler on_reply;   // see Submit
+  size_t streamed = 0;     // replies handed to on_reply
+  std::string auth_error;  // the first of them that was an authentication error
   std::multimap<Clock::time_point, Job*>::iterator deadline_entry;
   std::chrono::milliseconds budget{0};  // its deadline, from when it was submitted
   Clock::time_point sent_at{};

@@ -263,7 +263,13 @@ std::unique_ptr<RespServer> FakeSentinel(std::shared_ptr<std::vector<GroupSpec>>
 // answer is read reply by reply (INFO before the rest comes); cut short, it must count as
 // none: down (timeout), and nothing of its INFO shown.
 enum class SentinelBehaviour {
-  kGarbage, kMastersWrongType, kDataNode, kReset, kHugeMasters, kStall, kStallInTables
+  kGarbage,
+  kMastersWrongType,
+  kDataNode,
+  kReset,
+  kHugeMasters,
+  kStall,
+  kStallInTables
 };
 
 std::unique_ptr<RespServer> HostileSentinel(SentinelBehaviour b) {
@@ -326,7 +332,8 @@ const char* Name(SentinelBehaviour b) {
     case SentinelBehaviour::kReset: return "reset";
     case SentinelBehaviour::kHugeMasters: return "huge-masters";
     case SentinelBehaviour::kStall: return "stall";
-    case SentinelBehaviour::kStallInTables: return "stall-in-tables";
+    case SentinelBehaviour::kStallInTables:
+      return "stall-in-tables";
   }
   return "?";
 }
@@ -411,9 +418,8 @@ class HostileTest : public ::testing::Test {
                                      "--sentinel", sentinel_->address()};
     for (SentinelBehaviour b :
          {SentinelBehaviour::kGarbage, SentinelBehaviour::kMastersWrongType,
-          SentinelBehaviour::kDataNode, SentinelBehaviour::kReset,
-          SentinelBehaviour::kHugeMasters, SentinelBehaviour::kStall,
-          SentinelBehaviour::kStallInTables}) {
+          SentinelBehaviour::kDataNode, SentinelBehaviour::kReset, SentinelBehaviour::kHugeMasters,
+          SentinelBehaviour::kStall, SentinelBehaviour::kStallInTables}) {
       sentinels_[b] = HostileSentinel(b).release();
       args.push_back("--sentinel");
       args.push_back(sentinels_[b]->address());
@@ -492,9 +498,12 @@ TEST_F(HostileTest, EveryHostileTargetIsDownWithTheRightReason) {
       {Behaviour::kWrongType, "reply"},    {Behaviour::kErrorReply, "reply"},
   };
   const std::map<SentinelBehaviour, std::string> want_sentinel = {
-      {SentinelBehaviour::kGarbage, "protocol"},     {SentinelBehaviour::kMastersWrongType, "reply"},
-      {SentinelBehaviour::kDataNode, "reply"},       {SentinelBehaviour::kReset, "protocol"},
-      {SentinelBehaviour::kHugeMasters, "protocol"}, {SentinelBehaviour::kStall, "timeout"},
+      {SentinelBehaviour::kGarbage, "protocol"},
+      {SentinelBehaviour::kMastersWrongType, "reply"},
+      {SentinelBehaviour::kDataNode, "reply"},
+      {SentinelBehaviour::kReset, "protocol"},
+      {SentinelBehaviour::kHugeMasters, "protocol"},
+      {SentinelBehaviour::kStall, "timeout"},
       {SentinelBehaviour::kStallInTables, "timeout"},
   };
   // On a machine loaded far beyond `make test` (a sanitized build beside busy loops), a
@@ -547,8 +556,8 @@ TEST_F(HostileTest, EveryHostileTargetIsDownWithTheRightReason) {
   // The scripted Sentinel lists itself as its own peer: still one Sentinel.
   auto m = exporter_->Scrape();
   // An answer cut short after its INFO counts as none: its version is not shown.
-  const auto cut_info = Select(m, "redis_ha_sentinel_info",
-                               {{"sentinel", sentinels_[SentinelBehaviour::kStallInTables]->address()}});
+  const std::string cut = sentinels_[SentinelBehaviour::kStallInTables]->address();
+  const auto cut_info = Select(m, "redis_ha_sentinel_info", {{"sentinel", cut}});
   ASSERT_EQ(cut_info.size(), 1u);
   EXPECT_EQ(cut_info[0].labels.at("version"), "");
   EXPECT_EQ(Select(m, "redis_ha_sentinel_up", {{"sentinel", sentinel_->address()}}).size(), 1u);

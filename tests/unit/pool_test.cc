@@ -111,8 +111,9 @@ TEST(PoolTest, ARequestWithAReplyHandlerFailsAsAWhole) {
     FakeServer::SendAll(fd, "+a\r\n+b\r\n");
     // returning closes the connection before the third reply
   });
-  FakeServer noauth(FakeServer::Answer(2, "-NOAUTH Authentication required.\r\n"
-                                          "-NOAUTH Authentication required.\r\n"));
+  FakeServer noauth(FakeServer::Answer(2,
+                                       "-NOAUTH Authentication required.\r\n"
+                                       "-NOAUTH Authentication required.\r\n"));
   ConnectionPool pool;
   for (FakeServer* server : {&cut, &noauth}) {
     const size_t count = server == &cut ? 3 : 2;
@@ -601,14 +602,15 @@ TEST(PoolTest, RepliesHandedToASinkReadAsIfDecodedFresh) {
     }
     for (int g = 0; g < 50; ++g) {
       const std::string x = "run-id-of-a-replica-" + v + "-" + std::to_string(g);
-      const std::string item = "*2\r\n$" + std::to_string(x.size()) + "\r\n" + x + "\r\n:" +
-                               std::to_string(g * (round + 1)) + "\r\n";
+      const std::string item = "*2\r\n$" + std::to_string(x.size()) + "\r\n" + x +
+                               "\r\n:" + std::to_string(g * (round + 1)) + "\r\n";
       a += "+OK " + v + " quorum\r\n";
       const int replicas = g % 7 == 3 ? 3 : 2;
       a += "*" + std::to_string(replicas) + "\r\n";
       for (int k = 0; k < replicas; ++k) a += item;
-      a += g % 5 == 4 ? "*0\r\n" : "*1\r\n*3\r\n$1\r\ne\r\n$" + std::to_string(v.size()) +
-                                       "\r\n" + v + "\r\n$-1\r\n";
+      a += g % 5 == 4
+               ? "*0\r\n"
+               : "*1\r\n*3\r\n$1\r\ne\r\n$" + std::to_string(v.size()) + "\r\n" + v + "\r\n$-1\r\n";
     }
     return a;
   };
