@@ -711,14 +711,10 @@ void Poller::Handle(const Plan& p, redis::Response&& resp, CycleState& cs,
     return;
   }
   if (p.kind == Plan::kSentinel) {
-    // Replies not read as they came (a request without a reply handler) are read now.
-    SentinelAnswer kept;
-    SentinelAnswer& a = answer != nullptr ? *answer : kept;
-    if (resp.status) {
-      for (size_t i = 0; i < resp.replies.size(); ++i) {
-        ReadSentinelReply(p, a.replies, resp.replies[i], a);
-      }
-    }
+    // Only a cycle asks a full plan, and it reads the answer as it comes (SubmitCycleRound);
+    // without one, nothing was read and the Sentinel fails below ("no SENTINEL MASTERS").
+    SentinelAnswer none;
+    SentinelAnswer& a = answer != nullptr ? *answer : none;
     // An answer cut short counts as none: not even what its INFO said.
     model::SentinelState st = resp.status ? std::move(a.state) : model::SentinelState{};
     st.address = p.address;

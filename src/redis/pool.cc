@@ -44,6 +44,15 @@ ConnectionPool::ConnectionPool(Limits limits, std::shared_ptr<Resolver> resolver
 // connections_ is declared after epoll_: the connections close their sockets first.
 ConnectionPool::~ConnectionPool() = default;
 
+namespace {
+
+// The message of an authentication error reply (the server's words name no secret).
+std::string AuthErrorText(const Endpoint& endpoint, const Reply& reply) {
+  return endpoint.ToString() + ": " + reply.str.substr(0, 120);
+}
+
+}  // namespace
+
 // One request: queued on a connection (its first job is on the wire once started).
 struct ConnectionPool::Job {
   Request request;
@@ -126,7 +135,7 @@ void ConnectionPool::Start(Connection* c) {
     Job* job = &j;
     c->SetReplySink([job](Reply& reply) {
       if (job->auth_error.empty() && IsAuthError(reply)) {
-        job->auth_error = job->request.endpoint.ToString() + ": " + reply.str.substr(0, 120);
+        job->auth_error = AuthErrorText(job->request.endpoint, reply);
       }
       job->on_reply(job->streamed++, reply);
     });
@@ -206,13 +215,11 @@ void ConnectionPool::Finish(Connection* c, Status s) {
       if (!r.reconnected) hung_up_.push_back(c->endpoint());
     }
     r.round_trip = Clock::now() - j->sent_at;
-    if (!j->auth_error.empty()) {
-      r.status = MakeError(ErrorKind::kAuth, j->auth_error);
-    } else if (std::any_of(r.replies.begin(), r.replies.end(), IsAuthError)) {
-      const auto& bad = *std::find_if(r.replies.begin(), r.replies.end(), IsAuthError);
-      r.status = MakeError(ErrorKind::kAuth,
-                           j->request.endpoint.ToString() + ": " + bad.str.substr(0, 120));
+    if (auto bad = std::find_if(r.replies.begin(), r.replies.end(), IsAuthError);
+        j->auth_error.empty() && bad != r.replies.end()) {
+      j->auth_error = AuthErrorText(j->request.endpoint, *bad);
     }
+    if (!j->auth_error.empty()) r.status = MakeError(ErrorKind::kAuth, j->auth_error);
   } else {
     r.status = std::move(s);
   }
@@ -237,17 +244,17 @@ void ConnectionPool::Deliver(std::unique_ptr<Job> job) {
     auto it = connections_.find(job->request.endpoint);
     if (it != connections_.end() && it->second.get() == job->conn) from = job->conn;
   }
-  if (from != nullptr && !ok && job->on_reply) from->DropSpares();
-  if (from != nullptr && ok) {
+  if (from != nullptr) {
     // Whatever the handler left of the replies decodes the next ones (a server asked the
-    // same every cycle then costs no allocation), unless they were unusually big.
+    // same every cycle then costs no allocation), unless they were unusually big or the
+    // answer failed. Replies read one by one left a few spares in the connection instead.
+    const bool keep = ok && job->received <= kRecycleBytes;
     if (job->on_reply) {
-      // Its replies went to the handler one by one; the connection kept a few as spares.
-      if (job->received > kRecycleBytes) from->DropSpares();
-    } else if (job->received <= kRecycleBytes) {
+      if (!keep) from->DropSpares();
+    } else if (keep) {
       from->Recycle(std::move(job->response.replies));
     }
-    from->ReleaseReadBuffer();
+    if (ok) from->ReleaseReadBuffer();
   }
   if (job->own) {
     retired_sent_ += job->own->bytes_sent();
